@@ -1,0 +1,105 @@
+// Scan must not allocate: this executable replaces the global allocation
+// functions with counting ones and scans valid and invalid envelopes.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "engine/wsd/scanner.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+
+void* CountedAlloc(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(std::size_t size) { return CountedAlloc(size); }
+void* operator new[](std::size_t size) { return CountedAlloc(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(size == 0 ? 1 : size);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace onvif::wsd {
+namespace {
+
+const std::string kHead =
+    "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+    "xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "
+    "xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\" xmlns:dn=\"http://www.onvif.org/ver10/network/wsdl\">";
+
+std::vector<std::string> Envelopes() {
+  std::vector<std::string> out;
+  // Valid: plain, needing decoding (arena), many entries and types.
+  out.push_back(kHead +
+                "<s:Header><a:Action>act</a:Action><a:MessageID>urn:uuid:1</a:MessageID>"
+                "<d:AppSequence InstanceId=\"1\" MessageNumber=\"&#x32;\" SequenceId=\"s\"/></s:Header><s:Body>"
+                "<d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>urn:uuid:2</a:Address>"
+                "</a:EndpointReference><d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>onvif://a onvif://b"
+                "</d:Scopes><d:XAddrs>http://1 http://2</d:XAddrs><d:MetadataVersion>3</d:MetadataVersion>"
+                "</d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>");
+  out.push_back(kHead +
+                "<s:Body><d:Probe><d:Types xmlns:t=\"urn:a&amp;b\">t:X&#x20;dn:Y<![CDATA[ dn:Z]]></d:Types>"
+                "<d:Scopes MatchBy=\"&#x61;\">a<!-- c -->b\r\n</d:Scopes><d:MetadataVersion>&#x35;"
+                "</d:MetadataVersion></d:Probe></s:Body></s:Envelope>");
+  std::string many = kHead + "<s:Body><d:ProbeMatches>";
+  for (int i = 0; i < 64; ++i) many += "<d:ProbeMatch><d:Types>dn:A dn:B dn:C dn:D</d:Types></d:ProbeMatch>";
+  out.push_back(many + "</d:ProbeMatches></s:Body></s:Envelope>");
+  // Invalid: truncated, mismatched, bad reference, unbound prefix, doctype,
+  // too large, not SOAP.
+  out.push_back(kHead + "<s:Body>");
+  out.push_back(kHead + "<s:Body></s:Bdy></s:Envelope>");
+  out.push_back(kHead + "<s:Header><a:To>&nope;</a:To></s:Header></s:Envelope>");
+  out.push_back(kHead + "<s:Body><x:Y/></s:Body></s:Envelope>");
+  out.push_back("<!DOCTYPE x>" + kHead + "</s:Envelope>");
+  out.push_back(std::string(kMaxEnvelopeBytes + 1, ' '));
+  out.push_back("<Envelope/>");
+  out.push_back(std::string());
+  return out;
+}
+
+TEST(ScannerAllocTest, ScanDoesNotAllocate) {
+  const std::vector<std::string> envelopes = Envelopes();
+  Scanner scanner;  // may allocate its state, once
+  std::size_t ok_count = 0;
+  const long before = g_allocations.load();
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& xml : envelopes) {
+      const ScanResult r = scanner.Scan(xml);
+      if (r.ok()) ++ok_count;
+      // Reading the results must not allocate either.
+      for (const Entry& e : scanner.envelope().entries()) {
+        for (const QName& q : scanner.envelope().types(e)) (void)q;
+      }
+    }
+  }
+  const long after = g_allocations.load();
+  EXPECT_EQ(after - before, 0);
+  EXPECT_EQ(ok_count, 9u);  // three valid envelopes, three rounds
+}
+
+TEST(ScannerAllocTest, CounterWorks) {
+  const long before = g_allocations.load();
+  auto* p = new std::string(100, 'x');
+  delete p;
+  EXPECT_GT(g_allocations.load(), before);
+}
+
+}  // namespace
+}  // namespace onvif::wsd
