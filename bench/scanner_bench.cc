@@ -64,14 +64,20 @@ NsClass Classify(std::string_view uri) {
   return NsClass::kOther;
 }
 
+std::string_view LocalName(pugi::xml_node node) {
+  const std::string_view name = node.name();
+  const std::size_t colon = name.find(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
 // Resolves the element's prefix through its own and its ancestors' xmlns
-// attributes, and returns the namespace class and the local name.
-NsClass Resolve(pugi::xml_node node, std::string_view* local) {
+// attributes. Callers compare the local name first, so only candidate
+// elements pay for this walk.
+NsClass NamespaceOf(pugi::xml_node node) {
   if (node.type() != pugi::node_element) return NsClass::kOther;
   const std::string_view name = node.name();
   const std::size_t colon = name.find(':');
   const std::string_view prefix = colon == std::string_view::npos ? "" : name.substr(0, colon);
-  *local = colon == std::string_view::npos ? name : name.substr(colon + 1);
   for (pugi::xml_node at = node; at; at = at.parent()) {
     for (pugi::xml_attribute attr : at.attributes()) {
       const std::string_view attr_name = attr.name();
@@ -86,8 +92,7 @@ NsClass Resolve(pugi::xml_node node, std::string_view* local) {
 }
 
 bool Is(pugi::xml_node node, NsClass ns, std::string_view local) {
-  std::string_view node_local;
-  return Resolve(node, &node_local) == ns && node_local == local;
+  return node.type() == pugi::node_element && LocalName(node) == local && NamespaceOf(node) == ns;
 }
 
 struct LeanEntry {
@@ -114,17 +119,18 @@ void Keep(const char** slot, pugi::xml_node node) {
 void ExtractEntry(pugi::xml_node entry_node, LeanFields* out) {
   LeanEntry entry;
   for (pugi::xml_node child : entry_node.children()) {
-    std::string_view local;
-    const NsClass ns = Resolve(child, &local);
-    if (ns == NsClass::kAddressing && local == "EndpointReference") {
+    if (Is(child, NsClass::kAddressing, "EndpointReference")) {
       for (pugi::xml_node address : child.children()) {
         if (Is(address, NsClass::kAddressing, "Address")) Keep(&entry.endpoint, address);
       }
-    } else if (ns == NsClass::kDiscovery) {
-      if (local == "Types") Keep(&entry.types, child);
-      else if (local == "Scopes") Keep(&entry.scopes, child);
-      else if (local == "XAddrs") Keep(&entry.xaddrs, child);
-      else if (local == "MetadataVersion") Keep(&entry.metadata_version, child);
+    } else if (Is(child, NsClass::kDiscovery, "Types")) {
+      Keep(&entry.types, child);
+    } else if (Is(child, NsClass::kDiscovery, "Scopes")) {
+      Keep(&entry.scopes, child);
+    } else if (Is(child, NsClass::kDiscovery, "XAddrs")) {
+      Keep(&entry.xaddrs, child);
+    } else if (Is(child, NsClass::kDiscovery, "MetadataVersion")) {
+      Keep(&entry.metadata_version, child);
     }
   }
   out->entries.push_back(entry);
@@ -142,20 +148,17 @@ bool LeanExtract(pugi::xml_document& doc, std::string_view bytes, LeanFields* ou
   for (pugi::xml_node part : envelope.children()) {
     if (Is(part, NsClass::kSoap, "Header")) {
       for (pugi::xml_node field : part.children()) {
-        std::string_view local;
-        if (Resolve(field, &local) != NsClass::kAddressing) continue;
-        if (local == "Action") Keep(&out->action, field);
-        else if (local == "MessageID") Keep(&out->message_id, field);
-        else if (local == "RelatesTo") Keep(&out->relates_to, field);
-        else if (local == "To") Keep(&out->to, field);
+        if (Is(field, NsClass::kAddressing, "Action")) Keep(&out->action, field);
+        else if (Is(field, NsClass::kAddressing, "MessageID")) Keep(&out->message_id, field);
+        else if (Is(field, NsClass::kAddressing, "RelatesTo")) Keep(&out->relates_to, field);
+        else if (Is(field, NsClass::kAddressing, "To")) Keep(&out->to, field);
       }
     } else if (Is(part, NsClass::kSoap, "Body")) {
       pugi::xml_node message = part.find_child([](pugi::xml_node n) {
         return n.type() == pugi::node_element;
       });
-      if (!message) continue;
-      std::string_view local;
-      if (Resolve(message, &local) != NsClass::kDiscovery) continue;
+      if (!message || NamespaceOf(message) != NsClass::kDiscovery) continue;
+      const std::string_view local = LocalName(message);
       if (local == "ProbeMatches" || local == "ResolveMatches") {
         for (pugi::xml_node match : message.children()) {
           if (Is(match, NsClass::kDiscovery, "ProbeMatch") ||

@@ -2,40 +2,67 @@
 //
 // State machine
 // -------------
-// Scan walks the datagram once with a cursor and three phases:
+// Scan walks the datagram once with one cursor, in three phases:
 //   prolog   BOM, whitespace, the XML declaration, PIs, comments; <!DOCTYPE
 //            fails. The first other '<' opens the root.
-//   content  while elements are open. Text between tags is jumped over with
-//            memchr('<') without being looked at, except inside a field
-//            element (see below). Each '<' is dispatched on the next byte:
-//            '/' end tag, '!' comment / CDATA / DOCTYPE, '?' PI, else a start
-//            tag.
+//   content  while elements are open: one loop (Pass::Run) that jumps to the
+//            next '<' (an SSE2 search that also stops at NUL) and dispatches
+//            on the byte after it: '/' end tag, '!' or '?' comment / CDATA /
+//            PI / DOCTYPE, anything else a start tag.
 //   epilog   after the root closes: whitespace, comments, PIs only.
 //
-// A start tag is read in one pass: name, then attributes. xmlns attributes
-// are pushed on the binding stack as they are met (each URI is classified
-// once, by length and memcmp, into NsClass), so a declaration applies to the
-// element's own name. Then the element's prefix is resolved by scanning the
-// binding stack from the top, and its role is computed from (parent role,
-// NsClass, local name). Elements outside the known paths get kIgnore and so
-// does their whole subtree: it is only balanced, never interpreted. Only the
-// rare elements that carry other attributes (AppSequence, Scopes, anything
-// with a prefixed attribute) re-read their attribute list, which pass one
-// already validated.
+// Start tag: the name is classified 16 bytes at a time (name characters and
+// ':'); a tag without attributes goes straight to namespace resolution. With
+// attributes, ParseAttributes reads them all once. Namespace declarations in
+// their usual spelling (xmlns:p="..." / xmlns="...", most of a root tag)
+// take a fast path; all are pushed on the binding stack as they are met (so
+// they apply to the element's own name), each URI classified once, by length
+// and one word-wise compare, into NsClass. Up to kKeptAttributes other
+// attributes are kept for when the element's role is known (more: the tag is
+// re-read, which is rare). Then the element's prefix is resolved to an
+// NsClass and its role is computed from (parent role, NsClass, local name).
+// Elements outside the known paths get kIgnore and so does their whole
+// subtree: it is only balanced, prefixes checked for being bound, never
+// interpreted.
 //
 // A field element (Action, Address, Types, ...) consumes its content
-// immediately: an SSE2 search for the bytes that matter ('<' '&' CR NUL)
-// decides whether the text needs decoding, validates references, skips
-// comments/CDATA/PIs and stops at the end tag; any child element is an error.
+// immediately: an SSE2 search, 32 bytes per step, for '<', '&' and control
+// bytes (NUL and CR among them) decides whether the text needs decoding,
+// validates references, skips comments/CDATA/PIs and stops at the end tag;
+// any child element is an error.
 //
 // End tags are matched by comparing the raw qname bytes with those of the
-// open element. Closing an element pops the bindings it declared.
+// open element (word-wise). Closing an element pops the bindings it declared.
 //
-// Memory: the element stack, the binding stack and a decode arena live in
-// State, allocated once by the constructor. The arena holds namespace URIs
-// and Types content that contain references; each decoded string comes from
-// a distinct region of the input and is never longer than it, so the arena
-// never needs more than the input's size (<= kMaxEnvelopeBytes).
+// Why it is fast
+// --------------
+// - The hot path (Run with StartTag, EndTag, ScanField forced inline) makes
+//   no calls and no libc memcmp; every compare against a known string is a
+//   few 8-byte word compares.
+// - Byte searches are SSE2 with the cheapest sound classifier: one unsigned
+//   min catches every byte <= 13 (NUL, CR) or <= 0x27 (both quotes, '&') at
+//   once; the rare extra bytes that also match are stepped over by the
+//   caller.
+// - Prefix lookups hit a 64-slot direct-mapped cache keyed by the prefix's
+//   bytes (one multiply, two compares); see PrefixCacheEntry.
+// - Duplicate attributes are ruled out by 64-bit Bloom words per tag (one
+//   for prefixes declared, one for other names); exact compares run only on
+//   a hit.
+// - Vendor subtrees are never classified.
+// - Everything off the hot path (comments, references, decoding, errors,
+//   long prefixes, many attributes) is out of line.
+//
+// Bounds: no load goes past the view. SSE2 16-byte loads happen only while
+// at least 16 (or 32) bytes remain, with scalar tails; 8-byte word loads only
+// where 8 bytes remain, else a byte copy. (Types splitting may load past the
+// end of the Types text, but never past the view or the arena holding it.)
+//
+// Memory: the element stack, the binding stack, the prefix cache, the
+// attribute table and a decode arena live in State, allocated once by the
+// constructor. The arena holds namespace URIs and Types content that contain
+// references; each decoded string comes from a distinct region of the input
+// and is never longer than it, so the arena never needs more than the input's
+// size (<= kMaxEnvelopeBytes).
 
 #include "engine/wsd/scanner.h"
 
@@ -50,6 +77,9 @@
 #include <emmintrin.h>
 #endif
 
+#define ONVIF_HOT [[gnu::always_inline]] inline
+#define ONVIF_COLD [[gnu::noinline, gnu::cold]]
+
 namespace onvif::wsd {
 namespace {
 
@@ -62,10 +92,12 @@ constexpr std::uint8_t kWsBit = 1;
 constexpr std::uint8_t kNameBit = 2;
 constexpr std::uint8_t kNameStartBit = 4;
 constexpr std::uint8_t kAlphaBit = 8;
+constexpr std::uint8_t kColonBit = 16;
+constexpr std::uint8_t kNcNameBit = 32;  // a name character other than ':'
 
 // Name characters are ASCII [A-Za-z0-9_.:-] and every byte >= 0x80: UTF-8
 // names are legal XML and validating them would cost time for no field we
-// read. ScanName's SSE2 path implements the same set.
+// read. NameStops implements the same set 16 bytes at a time.
 constexpr std::array<std::uint8_t, 256> MakeCharTable() {
   std::array<std::uint8_t, 256> table{};
   for (int c = 0; c < 256; ++c) {
@@ -76,6 +108,8 @@ constexpr std::array<std::uint8_t, 256> MakeCharTable() {
     if (alpha || c == '_' || c >= 0x80) bits |= kNameStartBit | kNameBit;
     if (digit || c == '-' || c == '.' || c == ':') bits |= kNameBit;
     if (alpha) bits |= kAlphaBit;
+    if (c == ':') bits |= kColonBit;
+    if ((bits & kNameBit) && c != ':') bits |= kNcNameBit;
     table[c] = bits;
   }
   return table;
@@ -95,13 +129,6 @@ inline std::string_view TrimWs(std::string_view s) {
   return s.substr(b, e - b);
 }
 
-// s equals the literal; the length is a compile-time constant, so the
-// compiler turns the compare into a few loads instead of a libc call.
-template <std::size_t N>
-inline bool Is(std::string_view s, const char (&lit)[N]) {
-  return s.size() == N - 1 && __builtin_memcmp(s.data(), lit, N - 1) == 0;
-}
-
 inline std::uint64_t Load64(const char* p) {
   std::uint64_t v;
   std::memcpy(&v, p, 8);
@@ -114,9 +141,10 @@ inline std::uint32_t Load32(const char* p) {
   return v;
 }
 
-// n bytes at a and b are equal; inlined word compares (the last word
-// overlaps) for qnames.
-inline bool SameQName(const char* a, const char* b, std::size_t n) {
+// n bytes at a and b are equal. Word compares (the last word overlaps), all
+// inside [a, a + n) and [b, b + n); with a constant n it unrolls to a few
+// loads, unlike a libc memcmp call.
+ONVIF_HOT bool SameBytes(const char* a, const char* b, std::size_t n) {
   if (n >= 8) {
     for (std::size_t i = 0; i + 8 < n; i += 8) {
       if (Load64(a + i) != Load64(b + i)) return false;
@@ -130,71 +158,111 @@ inline bool SameQName(const char* a, const char* b, std::size_t n) {
   return true;
 }
 
-// The first min(n, 8) bytes of p as an integer, zero padded: a prefix's
-// lookup key. limit bounds what may be read.
-inline std::uint64_t PrefixKey(const char* p, std::size_t n, const char* limit) {
-  const std::size_t m = n < 8 ? n : 8;
-  std::uint64_t key = 0;
-  if (limit - p >= 8) {
-    key = Load64(p);
-    if (m < 8) {
-      if constexpr (std::endian::native == std::endian::little) {
-        key &= (std::uint64_t{1} << (8 * m)) - 1;
-      } else {
-        key = m == 0 ? 0 : key & ~((std::uint64_t{1} << (8 * (8 - m))) - 1);
-      }
+// s equals the literal.
+template <std::size_t N>
+ONVIF_HOT bool Is(std::string_view s, const char (&lit)[N]) {
+  return s.size() == N - 1 && SameBytes(s.data(), lit, N - 1);
+}
+
+// The first min(n, 8) bytes at p as an integer, zero padded. limit bounds
+// what may be read. Name bytes are never 0, so for n <= 8 the key identifies
+// the bytes (and n).
+ONVIF_HOT std::uint64_t PrefixKey(const char* p, std::size_t n, const char* limit) {
+  if (n == 0) return 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    if (limit - p >= 8) {
+      const std::uint64_t word = Load64(p);
+      return n >= 8 ? word : word & (~std::uint64_t{0} >> (64 - 8 * n));
     }
-  } else if (m > 0) {
-    std::memcpy(&key, p, m);
   }
+  std::uint64_t key = 0;
+  std::memcpy(&key, p, n < 8 ? n : 8);
   return key;
 }
 
 #if defined(__SSE2__)
 inline unsigned MoveMask(__m128i v) { return static_cast<unsigned>(_mm_movemask_epi8(v)); }
+inline __m128i Load128(const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+inline __m128i Splat(char c) { return _mm_set1_epi8(c); }
+
+// Bytes of x that are '<' or NUL.
+ONVIF_HOT unsigned LtOrNul(__m128i x) {
+  return MoveMask(_mm_or_si128(_mm_cmpeq_epi8(x, Splat('<')), _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+}
+
+// Candidate bytes in field text: '<', '&' and every byte <= 13 (one
+// unsigned min finds NUL and CR with the other controls, which the caller
+// steps over).
+ONVIF_HOT __m128i TextSpecial(__m128i x) {
+  const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, Splat(13)), x);
+  return _mm_or_si128(ctl, _mm_or_si128(_mm_cmpeq_epi8(x, Splat('<')), _mm_cmpeq_epi8(x, Splat('&'))));
+}
+
+// Bytes of x that are not name characters. Ranges are tested with one add
+// and one signed compare: adding (0x7F - hi) moves [lo, hi] to the top of
+// the signed range and everything above hi past it.
+ONVIF_HOT unsigned NameStops(__m128i x) {
+  const __m128i lower = _mm_or_si128(x, Splat(0x20));  // A-Z -> a-z
+  const __m128i alpha = _mm_cmpgt_epi8(_mm_add_epi8(lower, Splat(0x7F - 'z')), Splat(0x7F - ('z' - 'a') - 1));
+  // '-' '.' '/' '0'..'9' ':' is 0x2D..0x3A; '/' is not a name character.
+  const __m128i punct = _mm_andnot_si128(_mm_cmpeq_epi8(x, Splat('/')),
+                                         _mm_cmpgt_epi8(_mm_add_epi8(x, Splat(0x7F - ':')), Splat(0x7F - (':' - '-') - 1)));
+  const __m128i name = _mm_or_si128(_mm_or_si128(alpha, punct), _mm_cmpeq_epi8(x, Splat('_')));
+  // Bytes >= 0x80 are name characters: their top bit is the movemask bit.
+  return ~(MoveMask(name) | MoveMask(x)) & 0xFFFFu;
+}
 #endif
 
-// First byte in [p, end) equal to one of a..d, or end.
-inline const char* FindAny4(const char* p, const char* end, char a, char b, char c, char d) {
+// First '<' or NUL in [p, end), or end.
+ONVIF_HOT const char* FindLtOrNul(const char* p, const char* end) {
 #if defined(__SSE2__)
-  const __m128i va = _mm_set1_epi8(a);
-  const __m128i vb = _mm_set1_epi8(b);
-  const __m128i vc = _mm_set1_epi8(c);
-  const __m128i vd = _mm_set1_epi8(d);
   while (end - p >= 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
-                                   _mm_or_si128(_mm_cmpeq_epi8(x, vc), _mm_cmpeq_epi8(x, vd)));
-    const unsigned bits = MoveMask(m);
+    const unsigned bits = LtOrNul(Load128(p));
+    if (bits != 0) return p + std::countr_zero(bits);
+    p += 16;
+  }
+#endif
+  for (; p < end; ++p) {
+    if (*p == '<' || *p == '\0') return p;
+  }
+  return end;
+}
+
+// First '<', '&' or byte <= 13 in [p, end), or end. Field text is often a
+// few hundred bytes (Scopes), so the main step is 32 bytes.
+ONVIF_HOT const char* FindTextSpecial(const char* p, const char* end) {
+#if defined(__SSE2__)
+  while (end - p >= 32) {
+    const unsigned lo = MoveMask(TextSpecial(Load128(p)));
+    const unsigned hi = MoveMask(TextSpecial(Load128(p + 16)));
+    const unsigned bits = lo | (hi << 16);
+    if (bits != 0) return p + std::countr_zero(bits);
+    p += 32;
+  }
+  if (end - p >= 16) {
+    const unsigned bits = MoveMask(TextSpecial(Load128(p)));
     if (bits != 0) return p + std::countr_zero(bits);
     p += 16;
   }
 #endif
   for (; p < end; ++p) {
     const char x = *p;
-    if (x == a || x == b || x == c || x == d) return p;
+    if (x == '<' || x == '&' || static_cast<unsigned char>(x) <= 13) return p;
   }
   return end;
 }
 
-// Field text: the bytes that matter are '<', '&', CR and NUL.
-inline const char* FindTextSpecial(const char* p, const char* end) { return FindAny4(p, end, '<', '&', '\r', '\0'); }
-
-// Attribute value: the closing quote, or '<', '&', CR, NUL. Controls
-// (< 0x0E, which includes CR and NUL) are caught by one unsigned compare and
-// sorted out by the caller.
-inline const char* FindValueSpecial(const char* p, const char* end, char quote) {
+// Attribute value: a candidate for the closing quote, '<', '&', CR or NUL.
+// Both quotes, '&' and every control byte are <= 0x27, so one unsigned
+// compare plus '<' covers them; the few other bytes in that range (space,
+// '!', '#', '$', '%', the other quote) are rare in values and the caller
+// steps over them like any control byte.
+ONVIF_HOT const char* FindValueSpecial(const char* p, const char* end, char quote) {
 #if defined(__SSE2__)
-  const __m128i vq = _mm_set1_epi8(quote);
-  const __m128i vlt = _mm_set1_epi8('<');
-  const __m128i vamp = _mm_set1_epi8('&');
-  const __m128i v13 = _mm_set1_epi8(13);
   while (end - p >= 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, v13), x);  // x <= 13 unsigned
-    const __m128i m =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vlt)), _mm_or_si128(_mm_cmpeq_epi8(x, vamp), ctl));
-    const unsigned bits = MoveMask(m);
+    const __m128i x = Load128(p);
+    const __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(x, Splat(0x27)), x);  // x <= 0x27 unsigned
+    const unsigned bits = MoveMask(_mm_or_si128(low, _mm_cmpeq_epi8(x, Splat('<'))));
     if (bits != 0) return p + std::countr_zero(bits);
     p += 16;
   }
@@ -206,45 +274,58 @@ inline const char* FindValueSpecial(const char* p, const char* end, char quote) 
   return end;
 }
 
+// First XML whitespace or ':' in [p, limit), or limit. 16-byte loads may
+// look past limit (the bits there are ignored) but never past load_limit.
+ONVIF_HOT const char* FindWsOrColon(const char* p, const char* limit, const char* load_limit) {
+#if defined(__SSE2__)
+  while (p < limit && load_limit - p >= 16) {
+    const __m128i x = Load128(p);
+    const __m128i ws = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, Splat(' ')), _mm_cmpeq_epi8(x, Splat('\n'))),
+                                    _mm_or_si128(_mm_cmpeq_epi8(x, Splat('\t')), _mm_cmpeq_epi8(x, Splat('\r'))));
+    const unsigned bits = MoveMask(_mm_or_si128(ws, _mm_cmpeq_epi8(x, Splat(':'))));
+    if (bits != 0) {
+      const char* hit = p + std::countr_zero(bits);
+      return hit < limit ? hit : limit;
+    }
+    p += 16;
+  }
+  if (p >= limit) return limit;
+#endif
+  while (p < limit && (kChars[static_cast<unsigned char>(*p)] & (kWsBit | kColonBit)) == 0) ++p;
+  return p;
+}
+
 struct NameScan {
-  const char* end;     // first byte that is not a name character
-  const char* colon;   // first ':' or nullptr
-  bool extra_colon;    // more than one ':'
+  const char* end;    // first byte that is not a name character
+  const char* colon;  // first ':' or nullptr
+  bool extra_colon;   // more than one ':'
 };
 
 // Scans a name starting at q (the caller checked the first byte).
-inline NameScan ScanName(const char* q, const char* end) {
+ONVIF_HOT NameScan ScanName(const char* q, const char* end) {
   NameScan r{q, nullptr, false};
-  const auto note_colons = [&r](const char* base, unsigned colons) {
-    if (colons == 0) return;
-    if (r.colon != nullptr || (colons & (colons - 1)) != 0) r.extra_colon = true;
-    if (r.colon == nullptr) r.colon = base + std::countr_zero(colons);
-  };
 #if defined(__SSE2__)
   while (end - q >= 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-    const __m128i lower = _mm_or_si128(x, _mm_set1_epi8(0x20));
-    const __m128i alpha =
-        _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
-    // '-' '.' '0'..'9' ':' are 0x2D..0x3A without '/' (0x2F).
-    const __m128i punct =
-        _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('/')),
-                         _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(',')), _mm_cmplt_epi8(x, _mm_set1_epi8(';'))));
-    const __m128i other = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('_')), _mm_cmplt_epi8(x, _mm_setzero_si128()));
-    const unsigned stop = ~MoveMask(_mm_or_si128(_mm_or_si128(alpha, punct), other)) & 0xFFFFu;
-    unsigned colons = MoveMask(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
-    if (stop != 0) {
-      colons &= (1u << std::countr_zero(stop)) - 1;
-      note_colons(q, colons);
-      r.end = q + std::countr_zero(stop);
+    const __m128i x = Load128(q);
+    const unsigned stops = NameStops(x);
+    unsigned colons = MoveMask(_mm_cmpeq_epi8(x, Splat(':')));
+    if (stops != 0) colons &= (1u << std::countr_zero(stops)) - 1;
+    if (colons != 0) [[unlikely]] {
+      if (r.colon != nullptr || (colons & (colons - 1)) != 0) r.extra_colon = true;
+      if (r.colon == nullptr) r.colon = q + std::countr_zero(colons);
+    }
+    if (stops != 0) {
+      r.end = q + std::countr_zero(stops);
       return r;
     }
-    note_colons(q, colons);
     q += 16;
   }
 #endif
   for (; q < end && IsNameChar(*q); ++q) {
-    if (*q == ':') note_colons(q, 1);
+    if (*q == ':') {
+      if (r.colon != nullptr) r.extra_colon = true;
+      if (r.colon == nullptr) r.colon = q;
+    }
   }
   r.end = q;
   return r;
@@ -435,10 +516,13 @@ std::optional<std::uint64_t> ParseUint64(std::string_view s) {
   return value;
 }
 
+
 // ---------------------------------------------------------------------------
 // Namespaces and roles.
 
-enum class NsClass : std::uint8_t { kNone, kSoap11, kSoap12, kWsa2004, kWsa2005, kWsd2005, kWsd2009, kOther };
+// kUnbound: a prefix with no binding in scope, or one un-declared by
+// xmlns:p="". It is never the class of an element that was accepted.
+enum class NsClass : std::uint8_t { kNone, kSoap11, kSoap12, kWsa2004, kWsa2005, kWsd2005, kWsd2009, kOther, kUnbound };
 
 template <std::size_t N>
 constexpr std::size_t Len(const char (&)[N]) {
@@ -446,8 +530,8 @@ constexpr std::size_t Len(const char (&)[N]) {
 }
 
 // Each URI has a distinct length (the switch would not compile otherwise),
-// so one inlined compare decides.
-NsClass ClassifyNs(std::string_view uri) {
+// so one inlined word-wise compare decides.
+ONVIF_HOT NsClass ClassifyNs(std::string_view uri) {
   static_assert(Len("http://www.w3.org/2003/05/soap-envelope") == kNsSoap12.size());
   switch (uri.size()) {
     case kNsSoap12.size():
@@ -473,7 +557,8 @@ inline bool IsWsa(NsClass c) { return c == NsClass::kWsa2004 || c == NsClass::kW
 inline bool IsWsd(NsClass c) { return c == NsClass::kWsd2005 || c == NsClass::kWsd2009; }
 
 enum class Role : std::uint8_t {
-  kIgnore,  // outside the known paths: balanced, not interpreted
+  kIgnore,    // outside the known paths: balanced, not interpreted
+  kDocument,  // the parent of the root (a sentinel at the bottom of the stack)
   kEnvelope,
   kHeader,
   kBody,
@@ -496,14 +581,14 @@ enum class Role : std::uint8_t {
 inline bool IsField(Role r) { return r >= Role::kAction; }
 
 struct Binding {
+  std::uint64_t key;  // PrefixKey of the prefix
   const char* prefix;  // in the datagram; empty: the default namespace
   std::uint32_t prefix_size;
-  NsClass ns_class;
-  bool undeclared;  // xmlns:p="": p is unbound below this point
-  std::uint64_t key;     // PrefixKey of the prefix
+  NsClass ns_class;      // kUnbound for xmlns:p="": p is unbound below this point
   std::string_view uri;  // decoded; empty: no namespace
 };
 
+// 16 bytes, so the stack stays in a few cache lines.
 struct OpenElement {
   const char* qname;
   std::uint32_t qname_size;
@@ -513,22 +598,25 @@ struct OpenElement {
 
 // A direct-mapped cache of prefix lookups (prefixes of up to 8 bytes, whose
 // key identifies them). Invariant: if a slot names binding i, i is in scope
-// and holds the slot's prefix, then i is the innermost binding of that
-// prefix: every push of a prefix overwrites its slot, and lookups only store
-// what the stack scan found.
-struct LookupCacheEntry {
+// (i < binding count) and holds the slot's key, then i is the innermost
+// binding of that prefix: every push of a prefix overwrites its slot, and
+// lookups only store what the stack scan found. Bindings below the count were
+// all pushed by the current Scan, which overwrote their slots, so entries
+// left by an earlier Scan can never validate wrongly: no reset is needed.
+struct PrefixCacheEntry {
   std::uint64_t key = 0;
-  std::uint32_t size = 0;
   std::uint32_t index = 0;
 };
-constexpr std::size_t kLookupCacheSize = 8;
+constexpr std::size_t kPrefixCacheSize = 64;
 
-inline std::size_t CacheSlot(std::uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 61; }
-static_assert(kLookupCacheSize == 8, "CacheSlot keeps 3 bits");
+inline std::size_t CacheSlot(std::uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 58; }
+static_assert(kPrefixCacheSize == 64, "CacheSlot keeps 6 bits");
 
 // Duplicate attribute detection (XML 1.0, 3.1: attribute names are unique in
-// a tag). The first kFewAttributes names of a tag are compared pairwise; a tag
-// with more switches to this open-addressing table, so hostile tags with
+// a tag). Namespace declarations are checked against the bindings their tag
+// pushed (DeclareNamespace). Other names: the first kFewAttributes of a tag
+// are hashed into a 64-bit Bloom word and compared exactly only on a hit; a
+// tag with more switches to this open-addressing table, so hostile tags with
 // thousands of attributes stay linear. Slots are valid when their stamp is
 // the current one.
 struct AttributeSlot {
@@ -541,24 +629,8 @@ constexpr std::size_t kAttributeTableSize = 16384;
 // Every attribute takes at least 5 bytes (' a=""'), so the table never fills.
 static_assert(kAttributeTableSize > kMaxEnvelopeBytes / 5);
 
-struct AttributeNames {
-  const char* names[kFewAttributes];
-  std::uint32_t sizes[kFewAttributes];
-  int count = 0;
-  bool hashed = false;
-};
-
-struct ScanState {
-  std::array<OpenElement, kMaxDepth> elements;
-  std::array<Binding, kMaxNamespaceBindings> bindings;
-  std::array<LookupCacheEntry, kLookupCacheSize> lookup_cache{};
-  std::array<AttributeSlot, kAttributeTableSize> attribute_table{};
-  std::uint32_t attribute_stamp = 0;
-  std::array<char, kMaxEnvelopeBytes> arena;
-};
-
-// Trivially constructible (no string_view members): StartTag keeps an
-// uninitialised array of them on every call.
+// Trivially constructible (no string_view members): the kept array is never
+// initialised as a whole.
 struct Attribute {
   const char* name;
   std::uint32_t name_size;
@@ -574,6 +646,36 @@ struct Attribute {
 // this and the tag is read again.
 constexpr int kKeptAttributes = 4;
 
+// What ParseAttributes learns about one start tag's attributes. Lives in the
+// State and is reset per tag, so tags without attributes pay nothing.
+struct TagAttributes {
+  Attribute kept[kKeptAttributes];
+  int kept_count;
+  bool reread;
+  // Duplicate detection for names other than xmlns: the names recorded so
+  // far (ParseAttributes keeps the count and the Bloom word in registers and
+  // syncs count for UniqueNameSlow).
+  int count;
+  bool hashed;
+  std::uint64_t hashes[kFewAttributes];
+  const char* names[kFewAttributes];
+  std::uint32_t sizes[kFewAttributes];
+};
+
+struct ScanState {
+  // elements[0] is the kDocument sentinel; the element at depth d is
+  // elements[d], so the parent of a new element is the current top (Pass
+  // keeps a pointer to it: a pointer cannot alias the integer stores around
+  // it, so it stays in a register).
+  std::array<OpenElement, kMaxDepth + 1> elements;
+  std::array<Binding, kMaxNamespaceBindings> bindings;
+  std::array<PrefixCacheEntry, kPrefixCacheSize> prefix_cache{};
+  TagAttributes tag;
+  std::array<AttributeSlot, kAttributeTableSize> attribute_table{};
+  std::uint32_t attribute_stamp = 0;
+  std::array<char, kMaxEnvelopeBytes> arena;
+};
+
 // AppSequence attributes while its start tag is read.
 struct AppSequenceAttributes {
   Text instance_id;
@@ -581,14 +683,21 @@ struct AppSequenceAttributes {
   Text sequence_id;
 };
 
-// One Scan call. Methods return false on error after recording it.
+// A hash of a name for the duplicate-attribute Bloom word: its first and
+// last 8 bytes and its size (names are exactly compared on a hit anyway).
+ONVIF_HOT std::uint64_t NameHash(const char* name, std::uint32_t size, const char* limit) {
+  const std::uint64_t first = PrefixKey(name, size, limit);
+  const std::uint64_t last = size > 8 ? Load64(name + size - 8) : 0;
+  return (first ^ std::rotl(last, 29) ^ size) * 0x9E3779B97F4A7C15ull;
+}
+
+// One Scan call. Methods return false on error after recording it (Fail).
 class Pass {
  public:
   Pass(std::string_view input, ScanState& state, Envelope& envelope, std::array<Entry, kMaxEntries>& entries,
        std::size_t& entry_count, std::array<QName, kMaxTypesPerEnvelope>& types, std::size_t& type_count)
       : begin_(input.data()),
         end_(input.data() + input.size()),
-        p_(input.data()),
         state_(state),
         envelope_(envelope),
         entries_(entries),
@@ -599,35 +708,43 @@ class Pass {
   ScanResult Run();
 
  private:
-  bool Fail(ScanError error, const char* at) {
+  ONVIF_COLD bool Fail(ScanError error, const char* at) {
     error_ = error;
     error_at_ = at;
     return false;
   }
-  bool SkipMisc();
-  bool SkipMarkupDecl(const char* lt, bool in_content);
-  bool SkipMarkupDeclBody(const char* lt, bool in_content);
-  bool StartTag();
-  bool EndTag();
+  bool SkipMisc(const char*& p);
+  bool SkipMarkupDecl(const char* lt, bool in_content, const char*& p);
+  bool SkipMarkupDeclBody(const char* lt, bool in_content, const char*& p);
+  [[gnu::noinline]] bool RootStartTag(const char*& p) { return StartTag(p); }
+  [[gnu::always_inline]] bool StartTag(const char*& p);
+  [[gnu::always_inline]] bool EndTag(const char*& p);
+  ONVIF_COLD bool EndTagMismatch(const char* lt);
+  [[gnu::always_inline]] bool ScanField(Role role, const char* content, const char*& p);
+  bool SkipReference(const char*& q);
+  bool ParseAttributes(const char*& q, bool& self_closing);
   bool ParseAttribute(const char*& q, Attribute& attr);
-  bool PushBinding(const Attribute& attr);
-  bool UniqueName(const Attribute& attr, AttributeNames& seen);
+  [[gnu::always_inline]] bool ScanValue(const char*& q, char quote, bool& needs_decoding);
+  [[gnu::always_inline]] bool DeclareNamespace(const char* name, std::string_view prefix, std::string_view uri,
+                                               bool needs_decoding, std::uint32_t binding_mark,
+                                               std::uint64_t& ns_bloom);
+  bool UniqueNameSlow(const char* name, std::uint32_t size, std::uint64_t hash, TagAttributes& tag);
   bool InsertHashed(const char* name, std::uint32_t size);
-  const Binding* Lookup(const char* prefix, std::size_t size, const char* limit);
-  bool ChildRole(Role parent, NsClass ns, std::string_view local, const char* lt, Role& role);
+  [[gnu::always_inline]] const Binding* Lookup(const char* prefix, std::size_t size, const char* limit);
+  const Binding* FindBinding(const char* prefix, std::size_t size, const char* limit);
+  [[gnu::always_inline]] bool ChildRole(Role parent, NsClass ns, std::string_view local, const char* lt, Role& role);
   bool NewEntry(const char* lt);
+  bool UseKeptAttributes(const char* attrs, Role role);
   bool UseAttribute(const Attribute& attr, Role role, AppSequenceAttributes& seq);
   bool RereadAttributes(const char* q, Role role, AppSequenceAttributes& seq);
   void FinishAppSequence(const AppSequenceAttributes& seq);
-  bool ScanField(Role role, const char* content);
-  bool StoreField(Role role, const Text& text, const char* at);
+  [[gnu::always_inline]] bool StoreField(Role role, const Text& text, const char* at);
   bool ResolveTypes(const Text& text, const char* at);
   std::string_view DecodeToArena(std::string_view raw, bool keep);
   Entry& CurrentEntry() { return entries_[entry_count_ - 1]; }
 
   const char* const begin_;
   const char* const end_;
-  const char* p_;
   ScanState& state_;
   Envelope& envelope_;
   std::array<Entry, kMaxEntries>& entries_;
@@ -635,7 +752,7 @@ class Pass {
   std::array<QName, kMaxTypesPerEnvelope>& types_;
   std::size_t& type_count_;
 
-  int depth_ = 0;
+  OpenElement* top_ = nullptr;  // the innermost open element; elements[0] is the sentinel
   std::uint32_t binding_count_ = 0;
   std::size_t arena_used_ = 0;
   NsClass soap_ns_ = NsClass::kNone;
@@ -651,86 +768,97 @@ ScanResult Pass::Run() {
   if (end_ - begin_ > static_cast<std::ptrdiff_t>(kMaxEnvelopeBytes)) {
     return {ScanError::kTooLarge, static_cast<std::uint32_t>(kMaxEnvelopeBytes)};
   }
-  if (end_ - p_ >= 3 && std::memcmp(p_, "\xEF\xBB\xBF", 3) == 0) p_ += 3;
+  const char* p = begin_;
+  if (end_ - p >= 3 && std::memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
+  state_.elements[0] = OpenElement{nullptr, 0, 0, Role::kDocument};
+  top_ = state_.elements.data();
 
-  bool ok = SkipMisc();
-  if (ok && p_ == end_) ok = Fail(ScanError::kTruncated, end_);  // no root
-  if (ok) ok = StartTag();
-  while (ok && depth_ > 0) {
-    if (p_ == end_) {
-      ok = Fail(ScanError::kTruncated, end_);
-      break;
-    }
-    // Structural or ignored content: text is only searched for the next
-    // '<', and for NUL, which no XML document holds (pugixml, our reference,
-    // takes it for the end of the input).
-    if (*p_ != '<') {
-      p_ = FindAny4(p_, end_, '<', '\0', '<', '\0');
-      if (p_ == end_) {
+  bool ok = SkipMisc(p);
+  if (ok && p == end_) ok = Fail(ScanError::kTruncated, end_);  // no root
+  if (ok) ok = RootStartTag(p);
+  // The content loop: the only loop that runs per tag. Only an end tag can
+  // close the root, so only that branch tests the depth.
+  while (ok && top_ != state_.elements.data()) {
+    if (end_ - p < 2 || *p != '<') [[unlikely]] {
+      // Structural or ignored content: text is only searched for the next
+      // '<', and for NUL, which no XML document holds (pugixml, our
+      // reference, takes it for the end of the input).
+      if (p == end_ || *p != '<') {
+        p = FindLtOrNul(p, end_);
+        if (p == end_) {
+          ok = Fail(ScanError::kTruncated, end_);
+          break;
+        }
+        if (*p == '\0') {
+          ok = Fail(ScanError::kSyntax, p);
+          break;
+        }
+      }
+      if (end_ - p < 2) {
         ok = Fail(ScanError::kTruncated, end_);
         break;
       }
-      if (*p_ == '\0') {
-        ok = Fail(ScanError::kSyntax, p_);
-        break;
-      }
     }
-    if (p_ + 1 == end_) {
-      ok = Fail(ScanError::kTruncated, end_);
+    const char next = p[1];
+    if (next == '/') {
+      ok = EndTag(p);
+      continue;  // the loop condition tests the depth
+    }
+    if (next == '!' || next == '?') [[unlikely]] {
+      ok = SkipMarkupDecl(p, /*in_content=*/true, p);
+      continue;
+    }
+    if (!StartTag(p)) {
+      ok = false;
       break;
     }
-    const char next = p_[1];
-    if (next == '/') {
-      ok = EndTag();
-    } else if (next == '!' || next == '?') {
-      ok = SkipMarkupDecl(p_, /*in_content=*/true);
-    } else {
-      ok = StartTag();
-    }
   }
-  if (ok) ok = SkipMisc();
-  if (ok && p_ != end_) ok = Fail(ScanError::kSyntax, p_);  // a second root
+  if (ok) ok = SkipMisc(p);
+  if (ok && p != end_) ok = Fail(ScanError::kSyntax, p);  // a second root
   if (ok && not_soap_at_ != nullptr) ok = Fail(ScanError::kNotSoapEnvelope, not_soap_at_);
   if (!ok) return {error_, static_cast<std::uint32_t>(error_at_ - begin_)};
   return {};
 }
 
 // Whitespace, comments and PIs outside the root. Stops at end or at a '<'
-// that opens an element.
-bool Pass::SkipMisc() {
+// that opens an element (with at least one byte after it).
+bool Pass::SkipMisc(const char*& p) {
   for (;;) {
-    while (p_ < end_ && IsWs(*p_)) ++p_;
-    if (p_ == end_) return true;
-    if (*p_ != '<') return Fail(ScanError::kSyntax, p_);
-    if (p_ + 1 == end_) return Fail(ScanError::kTruncated, end_);
-    if (p_[1] != '!' && p_[1] != '?') return true;
-    if (!SkipMarkupDecl(p_, /*in_content=*/false)) return false;
+    while (p < end_ && IsWs(*p)) ++p;
+    if (p == end_) return true;
+    if (*p != '<') return Fail(ScanError::kSyntax, p);
+    if (p + 1 == end_) return Fail(ScanError::kTruncated, end_);
+    if (p[1] != '!' && p[1] != '?') return true;
+    if (!SkipMarkupDecl(p, /*in_content=*/false, p)) return false;
   }
 }
 
 // lt points at "<!" or "<?". Skips a comment, a PI or (in content) a CDATA
-// section, which must not hold NUL; <!DOCTYPE and anything else fail.
-bool Pass::SkipMarkupDecl(const char* lt, bool in_content) {
-  if (!SkipMarkupDeclBody(lt, in_content)) return false;
-  const void* nul = std::memchr(lt, '\0', static_cast<std::size_t>(p_ - lt));
+// section, which must not hold NUL; <!DOCTYPE and anything else fail. On
+// success p is just past it.
+bool Pass::SkipMarkupDecl(const char* lt, bool in_content, const char*& p) {
+  const char* after = nullptr;
+  if (!SkipMarkupDeclBody(lt, in_content, after)) return false;
+  const void* nul = std::memchr(lt, '\0', static_cast<std::size_t>(after - lt));
   if (nul != nullptr) return Fail(ScanError::kSyntax, static_cast<const char*>(nul));
+  p = after;
   return true;
 }
 
-bool Pass::SkipMarkupDeclBody(const char* lt, bool in_content) {
+bool Pass::SkipMarkupDeclBody(const char* lt, bool in_content, const char*& p) {
   if (lt[1] == '?') {
     if (lt + 2 == end_) return Fail(ScanError::kTruncated, end_);
     if (!IsNameStart(lt[2])) return Fail(ScanError::kSyntax, lt);
     const char* after = FindTerminator(lt + 2, end_, "?>", 2);
     if (after == nullptr) return Fail(ScanError::kTruncated, end_);
-    p_ = after;
+    p = after;
     return true;
   }
   int m = MatchLiteral(lt, end_, "<!--");
   if (m == 1) {
     const char* after = FindTerminator(lt + 4, end_, "-->", 3);
     if (after == nullptr) return Fail(ScanError::kUnterminatedComment, lt);
-    p_ = after;
+    p = after;
     return true;
   }
   if (m == -1) return Fail(ScanError::kTruncated, end_);
@@ -739,7 +867,7 @@ bool Pass::SkipMarkupDeclBody(const char* lt, bool in_content) {
     if (!in_content) return Fail(ScanError::kSyntax, lt);
     const char* after = FindTerminator(lt + 9, end_, "]]>", 3);
     if (after == nullptr) return Fail(ScanError::kUnterminatedCdata, lt);
-    p_ = after;
+    p = after;
     return true;
   }
   if (m == -1) return Fail(ScanError::kTruncated, end_);
@@ -749,8 +877,353 @@ bool Pass::SkipMarkupDeclBody(const char* lt, bool in_content) {
   return Fail(ScanError::kSyntax, lt);
 }
 
-// q points at the attribute name (q < end_); on success q is just past the
-// closing quote.
+// p points at '<' of a start tag and p + 1 < end_. On success p is just
+// past the tag (past the field's end tag for a field element).
+inline bool Pass::StartTag(const char*& p) {
+  const char* const lt = p;
+  if (top_ == state_.elements.data() + kMaxDepth) return Fail(ScanError::kTooDeep, lt);
+  const char* const name = lt + 1;
+  if (!IsNameStart(*name)) return Fail(ScanError::kSyntax, name);
+  const NameScan scan = ScanName(name + 1, end_);
+  const char* q = scan.end;
+  if (q == end_) return Fail(ScanError::kTruncated, end_);
+  const char* const colon = scan.colon;
+  if (colon != nullptr && (scan.extra_colon || colon + 1 == q || !IsNameStart(colon[1]))) [[unlikely]] {
+    return Fail(ScanError::kSyntax, colon);
+  }
+  const auto qname_size = static_cast<std::uint32_t>(q - name);
+  const auto binding_mark = static_cast<std::uint16_t>(binding_count_);
+
+  // Attributes: most tags have none.
+  const char* const attrs = q;
+  bool self_closing = false;
+  bool has_kept = false;
+  if (*q == '>') {
+    ++q;
+  } else {
+    if (!ParseAttributes(q, self_closing)) return false;
+    has_kept = state_.tag.kept_count != 0;
+  }
+
+  // Resolve the element's namespace. Unprefixed children of ignored
+  // elements are never looked at: they cannot fail and do not count.
+  const Role parent = top_->role;
+  NsClass ns = NsClass::kNone;
+  std::string_view local(name, qname_size);
+  if (colon != nullptr) {
+    const auto prefix_size = static_cast<std::size_t>(colon - name);
+    local.remove_prefix(prefix_size + 1);
+    const Binding* b = Lookup(name, prefix_size, end_);
+    ns = b != nullptr ? b->ns_class : NsClass::kUnbound;
+    if (ns == NsClass::kUnbound) [[unlikely]] {
+      if (prefix_size != 3 || !SameBytes(name, "xml", 3)) return Fail(ScanError::kUnboundPrefix, lt);
+      ns = NsClass::kOther;
+    }
+  } else if (parent != Role::kIgnore && binding_count_ != 0) {
+    const Binding* b = Lookup(name, 0, end_);
+    if (b != nullptr) ns = b->ns_class;
+  }
+
+  Role role = Role::kIgnore;
+  if (parent != Role::kIgnore && !ChildRole(parent, ns, local, lt, role)) return false;
+  if (has_kept && !UseKeptAttributes(attrs, role)) return false;
+  p = q;
+
+  if (self_closing) {
+    if (IsField(role)) {
+      Text empty;
+      empty.present = true;
+      empty.raw = std::string_view(q, 0);
+      if (!StoreField(role, empty, lt)) return false;
+    }
+    binding_count_ = binding_mark;
+    return true;
+  }
+  *++top_ = OpenElement{name, qname_size, binding_mark, role};
+  if (IsField(role)) return ScanField(role, q, p);
+  return true;
+}
+
+// p points at "</" (two bytes available) in the innermost open element.
+inline bool Pass::EndTag(const char*& p) {
+  const OpenElement& top = *top_;
+  const char* const lt = p;
+  const char* const n = lt + 2;
+  const std::uint32_t size = top.qname_size;
+  if (static_cast<std::size_t>(end_ - n) <= size || !SameBytes(n, top.qname, size)) return EndTagMismatch(lt);
+  const char* q = n + size;
+  if (*q != '>') {
+    if (IsNameChar(*q)) return EndTagMismatch(lt);
+    while (q < end_ && IsWs(*q)) ++q;
+    if (q == end_) return Fail(ScanError::kTruncated, end_);
+    if (*q != '>') return Fail(ScanError::kSyntax, q);
+  }
+  p = q + 1;
+  binding_count_ = top.binding_mark;
+  --top_;
+  return true;
+}
+
+bool Pass::EndTagMismatch(const char* lt) {
+  const char* q = lt + 2;
+  while (q < end_ && IsNameChar(*q)) ++q;
+  if (q == end_) return Fail(ScanError::kTruncated, end_);
+  return Fail(ScanError::kMismatchedTag, lt);
+}
+
+// content points just past the field's start tag. Consumes the content and
+// the end tag; p ends just past it.
+inline bool Pass::ScanField(Role role, const char* content, const char*& p) {
+  bool needs_decoding = false;
+  const char* q = content;
+  for (;;) {
+    q = FindTextSpecial(q, end_);
+    if (q == end_) return Fail(ScanError::kTruncated, end_);
+    const char c = *q;
+    if (c == '<') {
+      if (q + 1 == end_) return Fail(ScanError::kTruncated, end_);
+      if (q[1] == '/') [[likely]] break;
+      if (q[1] != '!' && q[1] != '?') {
+        // A child element, or a '<' that starts nothing at all.
+        return Fail(IsNameStart(q[1]) ? ScanError::kUnexpectedElement : ScanError::kSyntax, q);
+      }
+      if (!SkipMarkupDecl(q, /*in_content=*/true, q)) return false;
+      needs_decoding = true;
+      continue;
+    }
+    if (c == '&') {
+      if (!SkipReference(q)) return false;
+      needs_decoding = true;
+      continue;
+    }
+    if (c == '\0') return Fail(ScanError::kSyntax, q);
+    if (c == '\r') needs_decoding = true;
+    ++q;  // CR or another control byte
+  }
+  const std::string_view whole(content, static_cast<std::size_t>(q - content));
+  if (whole.size() > kMaxFieldBytes) return Fail(ScanError::kFieldTooLong, content);
+  Text text;
+  text.present = true;
+  text.needs_decoding = needs_decoding;
+  text.raw = needs_decoding ? whole : TrimWs(whole);
+  // Store before EndTag pops the bindings: Types resolves against them.
+  if (!StoreField(role, text, content)) return false;
+  p = q;
+  return EndTag(p);
+}
+
+// q points at '&' in text or an attribute value; validates the reference
+// and moves past it.
+bool Pass::SkipReference(const char*& q) {
+  std::uint32_t code;
+  const char* next;
+  const RefStatus status = ParseReference(q, end_, &code, &next);
+  if (status == RefStatus::kTruncated) return Fail(ScanError::kTruncated, end_);
+  if (status == RefStatus::kBad) return Fail(ScanError::kBadReference, q);
+  q = next;
+  return true;
+}
+
+// q points just after an attribute value's opening quote. Finds the closing
+// quote, validating references and rejecting '<' and NUL; q ends on it.
+inline bool Pass::ScanValue(const char*& q, char quote, bool& needs_decoding) {
+  for (;;) {
+    q = FindValueSpecial(q, end_, quote);
+    if (q == end_) return Fail(ScanError::kTruncated, end_);
+    const char c = *q;
+    if (c == quote) [[likely]] return true;
+    if (c == '&') {
+      if (!SkipReference(q)) return false;
+      needs_decoding = true;
+      continue;
+    }
+    if (c == '<' || c == '\0') return Fail(ScanError::kSyntax, q);
+    if (c == '\r') needs_decoding = true;
+    ++q;  // a control byte, or a byte FindValueSpecial over-reports
+  }
+}
+
+// q points just past a start tag's name, at a byte that is not a name
+// character. Reads every attribute, pushes namespace declarations, keeps the
+// first kKeptAttributes others in state_.tag; q ends just past the tag.
+// Works on local copies of the cursor and the tag state so that they stay in
+// registers: this loop runs once per attribute.
+//
+// Duplicates: namespace declarations are checked against the bindings this
+// tag pushed (DeclareNamespace); other names go through a Bloom word over
+// NameHash and exact compares on a hit. The two sets cannot share a name.
+bool Pass::ParseAttributes(const char*& q_out, bool& self_closing) {
+  const char* const end = end_;
+  const char* q = q_out;
+  TagAttributes& tag = state_.tag;
+  int kept_count = 0;
+  bool reread = false;
+  std::uint64_t bloom = 0;
+  std::uint64_t ns_bloom = 0;
+  int count = 0;
+  const std::uint32_t binding_mark = binding_count_;
+  tag.hashed = false;
+  for (;;) {
+    const char* const ws = q;
+    while (q < end && IsWs(*q)) ++q;
+    if (q == end) return Fail(ScanError::kTruncated, end);
+    if (*q == '>') {
+      ++q;
+      break;
+    }
+    if (*q == '/') {
+      if (++q == end) return Fail(ScanError::kTruncated, end);
+      if (*q != '>') return Fail(ScanError::kSyntax, q);
+      ++q;
+      self_closing = true;
+      break;
+    }
+    if (q == ws) return Fail(ScanError::kSyntax, q);  // attributes need whitespace before them
+
+    // Fast path for the usual spelling of a namespace declaration,
+    // xmlns:p="..." or xmlns="...": most of a root tag. Anything unusual
+    // (spaces around '=', a bad prefix, the end of the input near) takes the
+    // general path below, which accepts and rejects exactly the same.
+    if (end - q >= 8) {
+      constexpr std::uint64_t kSix = 0xFFFFFFFFFFFFull;
+      const std::uint64_t head = Load64(q) & kSix;
+      const char* prefix = q + 6;
+      const char* eq = nullptr;
+      if (head == (Load64("xmlns:\0\0") & kSix)) {
+        // Prefixes are short: a table loop beats a 16-byte classification.
+        if (IsNameStart(*prefix)) {
+          const char* r = prefix + 1;
+          while (r < end && (kChars[static_cast<unsigned char>(*r)] & kNcNameBit)) ++r;
+          if (r == end || *r != ':') eq = r;
+        }
+      } else if (head == (Load64("xmlns=\0\0") & kSix)) {
+        eq = prefix = q + 5;
+      }
+      if (eq != nullptr && end - eq >= 2 && eq[0] == '=' && (eq[1] == '"' || eq[1] == '\'')) {
+        const char* const name = q;
+        const char quote = eq[1];
+        const char* const value = q = eq + 2;
+        bool needs_decoding = false;
+        if (!ScanValue(q, quote, needs_decoding)) return false;
+        const std::string_view uri(value, static_cast<std::size_t>(q - value));
+        ++q;
+        if (!DeclareNamespace(name, std::string_view(prefix, static_cast<std::size_t>(eq - prefix)), uri,
+                              needs_decoding, binding_mark, ns_bloom)) {
+          return false;
+        }
+        continue;
+      }
+    }
+
+    // The name.
+    const char* const name = q;
+    if (!IsNameStart(*q)) return Fail(ScanError::kSyntax, q);
+    const NameScan scan = ScanName(q + 1, end);
+    q = scan.end;
+    if (q == end) return Fail(ScanError::kTruncated, end);
+    std::uint32_t colon = 0;
+    if (scan.colon != nullptr) {
+      if (scan.extra_colon || scan.colon + 1 == q || !IsNameStart(scan.colon[1])) {
+        return Fail(ScanError::kSyntax, scan.colon);
+      }
+      colon = static_cast<std::uint32_t>(scan.colon - name);
+    }
+    const auto name_size = static_cast<std::uint32_t>(q - name);
+
+    // = and the opening quote.
+    if (*q != '=') {
+      while (q < end && IsWs(*q)) ++q;
+      if (q == end) return Fail(ScanError::kTruncated, end);
+      if (*q != '=') return Fail(ScanError::kSyntax, q);
+    }
+    ++q;
+    while (q < end && IsWs(*q)) ++q;
+    if (q == end) return Fail(ScanError::kTruncated, end);
+    const char quote = *q;
+    if (quote != '"' && quote != '\'') return Fail(ScanError::kSyntax, q);
+
+    // The value.
+    const char* const value = ++q;
+    bool needs_decoding = false;
+    if (!ScanValue(q, quote, needs_decoding)) return false;
+    const auto value_size = static_cast<std::uint32_t>(q - value);
+    ++q;
+
+    const bool is_xmlns = name_size >= 5 && (name_size == 5 || colon == 5) && Load32(name) == Load32("xmln") &&
+                          name[4] == 's';
+    if (is_xmlns) {
+      const std::string_view prefix =
+          colon == 0 ? std::string_view(name + name_size, 0) : std::string_view(name + 6, name_size - 6);
+      if (!DeclareNamespace(name, prefix, std::string_view(value, value_size), needs_decoding, binding_mark,
+                            ns_bloom)) {
+        return false;
+      }
+      continue;
+    }
+
+    // Duplicates: a Bloom hit (or many attributes) takes the exact path.
+    const std::uint64_t hash = NameHash(name, name_size, end);
+    const std::uint64_t bit = std::uint64_t{1} << (hash >> 58);
+    if ((bloom & bit) == 0 && count < kFewAttributes) [[likely]] {
+      bloom |= bit;
+      tag.hashes[count] = hash;
+      tag.names[count] = name;
+      tag.sizes[count] = name_size;
+      ++count;
+    } else {
+      tag.count = count;
+      if (!UniqueNameSlow(name, name_size, hash, tag)) return Fail(ScanError::kSyntax, name);
+      count = tag.count;
+    }
+
+    if (kept_count < kKeptAttributes) {
+      tag.kept[kept_count++] = Attribute{name, name_size, colon, value, value_size, needs_decoding};
+    } else {
+      reread = true;
+    }
+  }
+  tag.kept_count = kept_count;
+  tag.reread = reread;
+  q_out = q;
+  return true;
+}
+
+// Declares prefix (empty: the default namespace) as uri for the tag being
+// read; name is the attribute's name, for errors. A prefix declared twice on
+// one tag is a duplicate attribute: ns_bloom has a bit per prefix declared
+// on this tag (the same bits CacheSlot uses), and a hit is checked exactly
+// against the bindings pushed since binding_mark.
+inline bool Pass::DeclareNamespace(const char* name, std::string_view prefix, std::string_view uri,
+                                      bool needs_decoding, std::uint32_t binding_mark, std::uint64_t& ns_bloom) {
+  const std::uint64_t key = PrefixKey(prefix.data(), prefix.size(), end_);
+  const std::size_t slot = CacheSlot(key);
+  const std::uint64_t bit = std::uint64_t{1} << slot;
+  if ((ns_bloom & bit) != 0) {
+    for (std::uint32_t i = binding_mark; i < binding_count_; ++i) {
+      const Binding& b = state_.bindings[i];
+      if (b.key == key && b.prefix_size == prefix.size() &&
+          (prefix.size() <= 8 || std::memcmp(b.prefix + 8, prefix.data() + 8, prefix.size() - 8) == 0)) {
+        return Fail(ScanError::kSyntax, name);
+      }
+    }
+  }
+  ns_bloom |= bit;
+  if (binding_count_ == kMaxNamespaceBindings) return Fail(ScanError::kTooManyNamespaces, name);
+  const std::uint32_t index = binding_count_++;
+  Binding& b = state_.bindings[index];
+  b.key = key;
+  b.prefix = prefix.data();
+  b.prefix_size = static_cast<std::uint32_t>(prefix.size());
+  if (prefix.size() <= 8) state_.prefix_cache[slot] = PrefixCacheEntry{key, index};
+  b.uri = needs_decoding ? DecodeToArena(uri, /*keep=*/true) : uri;
+  b.ns_class = ClassifyNs(b.uri);
+  // xmlns:p="" un-declares p (Namespaces 1.1); xmlns="" means no namespace.
+  if (!prefix.empty() && b.uri.empty()) b.ns_class = NsClass::kUnbound;
+  return true;
+}
+
+// Reads one attribute for RereadAttributes. q points at the name (q < end_);
+// on success q is just past the closing quote.
 bool Pass::ParseAttribute(const char*& q, Attribute& attr) {
   const char* const name = q;
   if (!IsNameStart(*q)) return Fail(ScanError::kSyntax, q);
@@ -772,7 +1245,9 @@ bool Pass::ParseAttribute(const char*& q, Attribute& attr) {
     if (*q != '=') return Fail(ScanError::kSyntax, q);
   }
   ++q;
-  while (q < end_ && IsWs(*q)) ++q;
+  if (q < end_ && IsWs(*q)) {
+    while (q < end_ && IsWs(*q)) ++q;
+  }
   if (q == end_) return Fail(ScanError::kTruncated, end_);
   const char quote = *q;
   if (quote != '"' && quote != '\'') return Fail(ScanError::kSyntax, q);
@@ -782,20 +1257,15 @@ bool Pass::ParseAttribute(const char*& q, Attribute& attr) {
     q = FindValueSpecial(q, end_, quote);
     if (q == end_) return Fail(ScanError::kTruncated, end_);
     const char c = *q;
-    if (c == quote) break;
+    if (c == quote) [[likely]] break;
     if (c == '&') {
-      std::uint32_t code;
-      const char* next;
-      const RefStatus status = ParseReference(q, end_, &code, &next);
-      if (status == RefStatus::kTruncated) return Fail(ScanError::kTruncated, end_);
-      if (status == RefStatus::kBad) return Fail(ScanError::kBadReference, q);
+      if (!SkipReference(q)) return false;
       attr.needs_decoding = true;
-      q = next;
       continue;
     }
     if (c == '<' || c == '\0') return Fail(ScanError::kSyntax, q);
     if (c == '\r') attr.needs_decoding = true;
-    ++q;  // another control byte
+    ++q;  // a control byte, or a byte FindValueSpecial over-reports
   }
   attr.value = value;
   attr.value_size = static_cast<std::uint32_t>(q - value);
@@ -803,26 +1273,29 @@ bool Pass::ParseAttribute(const char*& q, Attribute& attr) {
   return true;
 }
 
-// False when the tag already has an attribute of this name.
-bool Pass::UniqueName(const Attribute& attr, AttributeNames& seen) {
-  if (seen.count < kFewAttributes) {
-    for (int i = 0; i < seen.count; ++i) {
-      if (seen.sizes[i] == attr.name_size && std::memcmp(seen.names[i], attr.name, attr.name_size) == 0) return false;
+// The exact duplicate check, after a Bloom hit or with many attributes;
+// tag.count holds the names recorded so far. False on a duplicate.
+bool Pass::UniqueNameSlow(const char* name, std::uint32_t size, std::uint64_t hash, TagAttributes& tag) {
+  if (!tag.hashed) {
+    for (int i = 0; i < tag.count; ++i) {
+      if (tag.hashes[i] == hash && tag.sizes[i] == size && std::memcmp(tag.names[i], name, size) == 0) return false;
     }
-    seen.names[seen.count] = attr.name;
-    seen.sizes[seen.count] = attr.name_size;
-    ++seen.count;
-    return true;
-  }
-  if (!seen.hashed) {
-    seen.hashed = true;
+    if (tag.count < kFewAttributes) {  // a Bloom false positive
+      tag.hashes[tag.count] = hash;
+      tag.names[tag.count] = name;
+      tag.sizes[tag.count] = size;
+      ++tag.count;
+      return true;
+    }
+    // Too many for pairwise compares: move them to the table.
+    tag.hashed = true;
     if (++state_.attribute_stamp == 0) {  // wrapped: forget every old slot
       state_.attribute_table.fill(AttributeSlot{});
       state_.attribute_stamp = 1;
     }
-    for (int i = 0; i < seen.count; ++i) InsertHashed(seen.names[i], seen.sizes[i]);
+    for (int i = 0; i < tag.count; ++i) InsertHashed(tag.names[i], tag.sizes[i]);
   }
-  return InsertHashed(attr.name, attr.name_size);
+  return InsertHashed(name, size);
 }
 
 bool Pass::InsertHashed(const char* name, std::uint32_t size) {
@@ -849,41 +1322,28 @@ std::string_view Pass::DecodeToArena(std::string_view raw, bool keep) {
   return std::string_view(out, n);
 }
 
-bool Pass::PushBinding(const Attribute& attr) {
-  if (binding_count_ == kMaxNamespaceBindings) return Fail(ScanError::kTooManyNamespaces, attr.name);
-  const std::uint32_t index = binding_count_++;
-  Binding& b = state_.bindings[index];
-  if (attr.colon == 0) {
-    b.prefix = attr.name + attr.name_size;  // empty
-    b.prefix_size = 0;
-  } else {
-    b.prefix = attr.name + attr.colon + 1;
-    b.prefix_size = attr.name_size - attr.colon - 1;
-  }
-  b.key = PrefixKey(b.prefix, b.prefix_size, end_);
-  if (b.prefix_size <= 8) state_.lookup_cache[CacheSlot(b.key)] = LookupCacheEntry{b.key, b.prefix_size, index};
-  b.uri = attr.needs_decoding ? DecodeToArena(attr.Value(), /*keep=*/true) : attr.Value();
-  b.ns_class = ClassifyNs(b.uri);
-  // xmlns:p="" un-declares p (Namespaces 1.1); xmlns="" means no namespace.
-  b.undeclared = b.prefix_size != 0 && b.uri.empty();
-  return true;
-}
-
 // The innermost binding of the prefix [prefix, prefix + size), or nullptr.
 // limit bounds what may be read after the prefix.
-const Binding* Pass::Lookup(const char* prefix, std::size_t size, const char* limit) {
-  const std::uint64_t key = PrefixKey(prefix, size, limit);
-  const bool cacheable = size <= 8;
-  LookupCacheEntry& cached = state_.lookup_cache[CacheSlot(key)];
-  if (cacheable && cached.key == key && cached.size == size && cached.index < binding_count_) {
-    const Binding& b = state_.bindings[cached.index];
-    if (b.key == key && b.prefix_size == size) return &b;
+inline const Binding* Pass::Lookup(const char* prefix, std::size_t size, const char* limit) {
+  if (size <= 8) [[likely]] {
+    const std::uint64_t key = PrefixKey(prefix, size, limit);
+    const PrefixCacheEntry& cached = state_.prefix_cache[CacheSlot(key)];
+    if (cached.key == key && cached.index < binding_count_) {
+      const Binding& b = state_.bindings[cached.index];
+      if (b.key == key && b.prefix_size == size) return &b;
+    }
   }
+  return FindBinding(prefix, size, limit);
+}
+
+// Lookup's slow path: scans the stack from the top and fills the cache.
+const Binding* Pass::FindBinding(const char* prefix, std::size_t size, const char* limit) {
+  const std::uint64_t key = PrefixKey(prefix, size, limit);
   for (std::uint32_t i = binding_count_; i-- > 0;) {
     const Binding& b = state_.bindings[i];
     if (b.key == key && b.prefix_size == size &&
         (size <= 8 || std::memcmp(b.prefix + 8, prefix + 8, size - 8) == 0)) {
-      if (cacheable) cached = LookupCacheEntry{key, static_cast<std::uint32_t>(size), i};
+      if (size <= 8) state_.prefix_cache[CacheSlot(key)] = PrefixCacheEntry{key, i};
       return &b;
     }
   }
@@ -897,10 +1357,20 @@ bool Pass::NewEntry(const char* lt) {
   return true;
 }
 
-// The role of a child element; may open an entry or set the message kind.
-bool Pass::ChildRole(Role parent, NsClass ns, std::string_view local, const char* lt, Role& role) {
+// The role of an element whose parent has a role; may open an entry or set
+// the message kind.
+inline bool Pass::ChildRole(Role parent, NsClass ns, std::string_view local, const char* lt, Role& role) {
   role = Role::kIgnore;
   switch (parent) {
+    case Role::kDocument:
+      if ((ns == NsClass::kSoap11 || ns == NsClass::kSoap12) && Is(local, "Envelope")) {
+        role = Role::kEnvelope;
+        soap_ns_ = ns;
+        envelope_.soap = ns == NsClass::kSoap11 ? SoapVersion::k11 : SoapVersion::k12;
+      } else {
+        not_soap_at_ = lt;  // reported once the document proved well-formed
+      }
+      return true;
     case Role::kEnvelope:
       if (ns == soap_ns_) {
         if (Is(local, "Header")) role = Role::kHeader;
@@ -995,13 +1465,27 @@ bool Pass::ChildRole(Role parent, NsClass ns, std::string_view local, const char
   }
 }
 
-// A non-xmlns attribute of an element whose role is known: checks its prefix
-// and keeps the attributes AppSequence and Scopes carry.
+// The non-xmlns attributes of a start tag whose role is known: checks their
+// prefixes and keeps the attributes AppSequence and Scopes carry.
+bool Pass::UseKeptAttributes(const char* attrs, Role role) {
+  const TagAttributes& tag = state_.tag;
+  AppSequenceAttributes seq;
+  if (tag.reread) {
+    if (!RereadAttributes(attrs, role, seq)) return false;
+  } else {
+    for (int i = 0; i < tag.kept_count; ++i) {
+      if (!UseAttribute(tag.kept[i], role, seq)) return false;
+    }
+  }
+  if (role == Role::kAppSequence) FinishAppSequence(seq);
+  return true;
+}
+
 bool Pass::UseAttribute(const Attribute& attr, Role role, AppSequenceAttributes& seq) {
   if (attr.colon != 0) {
     if (attr.colon == 3 && std::memcmp(attr.name, "xml", 3) == 0) return true;
     const Binding* b = Lookup(attr.name, attr.colon, end_);
-    if (b == nullptr || b->undeclared) return Fail(ScanError::kUnboundPrefix, attr.name);
+    if (b == nullptr || b->ns_class == NsClass::kUnbound) return Fail(ScanError::kUnboundPrefix, attr.name);
     return true;
   }
   Text* target = nullptr;
@@ -1027,7 +1511,7 @@ bool Pass::RereadAttributes(const char* q, Role role, AppSequenceAttributes& seq
   for (;;) {
     while (IsWs(*q)) ++q;
     if (*q == '>' || *q == '/') return true;
-    Attribute attr;
+    Attribute attr{};
     if (!ParseAttribute(q, attr)) return false;
     const std::string_view n = attr.Name();
     const bool is_xmlns = n.size() >= 5 && std::memcmp(n.data(), "xmlns", 5) == 0 && (n.size() == 5 || attr.colon == 5);
@@ -1045,191 +1529,7 @@ void Pass::FinishAppSequence(const AppSequenceAttributes& seq) {
   if (instance && message) envelope_.app_sequence = AppSequence{*instance, *message, seq.sequence_id};
 }
 
-// p_ points at '<' of a start tag and p_ + 1 < end_.
-bool Pass::StartTag() {
-  const char* const lt = p_;
-  if (depth_ == kMaxDepth) return Fail(ScanError::kTooDeep, lt);
-  const char* const name = lt + 1;
-  if (!IsNameStart(*name)) return Fail(ScanError::kSyntax, name);
-  const NameScan scan = ScanName(name + 1, end_);
-  const char* q = scan.end;
-  if (q == end_) return Fail(ScanError::kTruncated, end_);
-  const char* const colon = scan.colon;
-  if (colon != nullptr && (scan.extra_colon || colon + 1 == q || !IsNameStart(colon[1]))) {
-    return Fail(ScanError::kSyntax, colon);
-  }
-  const auto qname_size = static_cast<std::uint32_t>(q - name);
-
-  // Attributes, pass one: validate all, push namespace declarations, keep a
-  // few of the others for when the element's role is known.
-  const auto binding_mark = static_cast<std::uint16_t>(binding_count_);
-  const char* const attrs = q;
-  Attribute kept[kKeptAttributes];
-  AttributeNames seen;
-  int kept_count = 0;
-  bool reread = false;
-  bool self_closing = false;
-  for (;;) {
-    const char* ws = q;
-    while (q < end_ && IsWs(*q)) ++q;
-    if (q == end_) return Fail(ScanError::kTruncated, end_);
-    if (*q == '>') {
-      ++q;
-      break;
-    }
-    if (*q == '/') {
-      if (++q == end_) return Fail(ScanError::kTruncated, end_);
-      if (*q != '>') return Fail(ScanError::kSyntax, q);
-      ++q;
-      self_closing = true;
-      break;
-    }
-    if (q == ws) return Fail(ScanError::kSyntax, q);  // attributes need whitespace before them
-    Attribute& attr = kept[kept_count < kKeptAttributes ? kept_count : kKeptAttributes - 1];
-    if (!ParseAttribute(q, attr)) return false;
-    if (!UniqueName(attr, seen)) return Fail(ScanError::kSyntax, attr.name);  // duplicate attribute
-    if (attr.name_size >= 5 && std::memcmp(attr.name, "xmlns", 5) == 0 && (attr.name_size == 5 || attr.colon == 5)) {
-      if (!PushBinding(attr)) return false;
-    } else if (kept_count < kKeptAttributes) {
-      ++kept_count;
-    } else {
-      reread = true;
-    }
-  }
-  p_ = q;
-
-  // Resolve the element's namespace.
-  NsClass ns = NsClass::kNone;
-  std::string_view local(name, qname_size);
-  if (colon != nullptr) {
-    const auto prefix_size = static_cast<std::size_t>(colon - name);
-    local.remove_prefix(prefix_size + 1);
-    const Binding* b = Lookup(name, prefix_size, end_);
-    if (b != nullptr && !b->undeclared) {
-      ns = b->ns_class;
-    } else if (prefix_size == 3 && std::memcmp(name, "xml", 3) == 0) {
-      ns = NsClass::kOther;
-    } else {
-      return Fail(ScanError::kUnboundPrefix, lt);
-    }
-  } else if (binding_count_ != 0) {
-    const Binding* b = Lookup(name, 0, end_);
-    if (b != nullptr) ns = b->ns_class;
-  }
-
-  Role role = Role::kIgnore;
-  if (depth_ == 0) {
-    if ((ns == NsClass::kSoap11 || ns == NsClass::kSoap12) && Is(local, "Envelope")) {
-      role = Role::kEnvelope;
-      soap_ns_ = ns;
-      envelope_.soap = ns == NsClass::kSoap11 ? SoapVersion::k11 : SoapVersion::k12;
-    } else {
-      not_soap_at_ = lt;  // reported once the document proved well-formed
-    }
-  } else {
-    const Role parent = state_.elements[depth_ - 1].role;
-    if (parent != Role::kIgnore && !ChildRole(parent, ns, local, lt, role)) return false;
-  }
-
-  if (kept_count != 0) {
-    AppSequenceAttributes seq;
-    if (reread) {
-      if (!RereadAttributes(attrs, role, seq)) return false;
-    } else {
-      for (int i = 0; i < kept_count; ++i) {
-        if (!UseAttribute(kept[i], role, seq)) return false;
-      }
-    }
-    if (role == Role::kAppSequence) FinishAppSequence(seq);
-  }
-
-  if (self_closing) {
-    if (IsField(role)) {
-      Text empty;
-      empty.present = true;
-      empty.raw = std::string_view(p_, 0);
-      if (!StoreField(role, empty, lt)) return false;
-    }
-    binding_count_ = binding_mark;
-    return true;
-  }
-  state_.elements[depth_++] = OpenElement{name, qname_size, binding_mark, role};
-  if (IsField(role)) return ScanField(role, p_);
-  return true;
-}
-
-// p_ points at "</" of the innermost open element's end tag.
-bool Pass::EndTag() {
-  const OpenElement& top = state_.elements[depth_ - 1];
-  const char* const lt = p_;
-  const char* const n = lt + 2;
-  const char* q = n + top.qname_size;
-  if (static_cast<std::size_t>(end_ - n) <= top.qname_size || !SameQName(n, top.qname, top.qname_size) ||
-      IsNameChar(*q)) {
-    q = n;
-    while (q < end_ && IsNameChar(*q)) ++q;
-    if (q == end_) return Fail(ScanError::kTruncated, end_);
-    return Fail(ScanError::kMismatchedTag, lt);
-  }
-  if (*q != '>') {
-    while (q < end_ && IsWs(*q)) ++q;
-    if (q == end_) return Fail(ScanError::kTruncated, end_);
-    if (*q != '>') return Fail(ScanError::kSyntax, q);
-  }
-  p_ = q + 1;
-  binding_count_ = top.binding_mark;
-  --depth_;
-  return true;
-}
-
-// content points just past the field's start tag. Consumes the content and
-// the end tag.
-bool Pass::ScanField(Role role, const char* content) {
-  bool needs_decoding = false;
-  const char* q = content;
-  for (;;) {
-    q = FindTextSpecial(q, end_);
-    if (q == end_) return Fail(ScanError::kTruncated, end_);
-    const char c = *q;
-    if (c == '<') {
-      if (q + 1 == end_) return Fail(ScanError::kTruncated, end_);
-      if (q[1] == '/') break;
-      if (q[1] != '!' && q[1] != '?') {
-        // A child element, or a '<' that starts nothing at all.
-        return Fail(IsNameStart(q[1]) ? ScanError::kUnexpectedElement : ScanError::kSyntax, q);
-      }
-      if (!SkipMarkupDecl(q, /*in_content=*/true)) return false;
-      needs_decoding = true;
-      q = p_;
-      continue;
-    }
-    if (c == '&') {
-      std::uint32_t code;
-      const char* next;
-      const RefStatus status = ParseReference(q, end_, &code, &next);
-      if (status == RefStatus::kTruncated) return Fail(ScanError::kTruncated, end_);
-      if (status == RefStatus::kBad) return Fail(ScanError::kBadReference, q);
-      needs_decoding = true;
-      q = next;
-      continue;
-    }
-    if (c == '\0') return Fail(ScanError::kSyntax, q);
-    needs_decoding = true;  // CR
-    ++q;
-  }
-  const std::string_view whole(content, static_cast<std::size_t>(q - content));
-  if (whole.size() > kMaxFieldBytes) return Fail(ScanError::kFieldTooLong, content);
-  p_ = q;
-  Text text;
-  text.present = true;
-  text.needs_decoding = needs_decoding;
-  text.raw = needs_decoding ? whole : TrimWs(whole);
-  // Store before EndTag pops the bindings: Types resolves against them.
-  if (!StoreField(role, text, content)) return false;
-  return EndTag();
-}
-
-bool Pass::StoreField(Role role, const Text& text, const char* at) {
+inline bool Pass::StoreField(Role role, const Text& text, const char* at) {
   switch (role) {
     case Role::kAction:
       envelope_.action = text;
@@ -1265,25 +1565,39 @@ bool Pass::StoreField(Role role, const Text& text, const char* at) {
   return true;
 }
 
+// Splits Types on whitespace (16 bytes at a time) and resolves each QName's
+// prefix.
 bool Pass::ResolveTypes(const Text& text, const char* at) {
   Entry& e = CurrentEntry();
   e.has_types = true;
   e.types_begin = static_cast<std::uint16_t>(type_count_);
   const std::string_view value = text.needs_decoding ? TrimWs(DecodeToArena(text.raw, /*keep=*/true)) : text.raw;
-  const char* const limit = value.data() + value.size();
-  for (const std::string_view item : ListItems(value)) {
+  const char* p = value.data();
+  const char* const limit = p + value.size();
+  // Raw text lies in the input, decoded text in the arena.
+  const char* const load_limit = text.needs_decoding ? state_.arena.data() + state_.arena.size() : end_;
+  for (;;) {
+    while (p < limit && IsWs(*p)) ++p;
+    if (p == limit) break;
     if (type_count_ == kMaxTypesPerEnvelope) return Fail(ScanError::kTooManyTypes, at);
+    const char* const item = p;
+    const char* colon = nullptr;
+    p = FindWsOrColon(p, limit, load_limit);
+    while (p < limit && *p == ':') {  // the first ':' splits; later ones are part of the local name
+      if (colon == nullptr) colon = p;
+      p = FindWsOrColon(p + 1, limit, load_limit);
+    }
     QName& qn = types_[type_count_++];
-    const auto* colon = static_cast<const char*>(std::memchr(item.data(), ':', item.size()));
+    const std::string_view whole(item, static_cast<std::size_t>(p - item));
     if (colon == nullptr) {
-      qn.prefix = item.substr(0, 0);
-      qn.local = item;
+      qn.prefix = whole.substr(0, 0);
+      qn.local = whole;
     } else {
-      qn.prefix = item.substr(0, static_cast<std::size_t>(colon - item.data()));
-      qn.local = item.substr(qn.prefix.size() + 1);
+      qn.prefix = whole.substr(0, static_cast<std::size_t>(colon - item));
+      qn.local = whole.substr(qn.prefix.size() + 1);
     }
     const Binding* b = Lookup(qn.prefix.data(), qn.prefix.size(), limit);
-    if (b != nullptr && !b->undeclared) {
+    if (b != nullptr && b->ns_class != NsClass::kUnbound) {
       qn.ns = b->uri;
     } else if (Is(qn.prefix, "xml")) {
       qn.ns = kNsXml;
@@ -1366,7 +1680,6 @@ Scanner::Scanner() : state_(std::make_unique<State>()) {}
 Scanner::~Scanner() = default;
 
 ScanResult Scanner::Scan(std::string_view datagram) {
-  state_->lookup_cache.fill(LookupCacheEntry{});
   envelope_.soap = SoapVersion::k12;
   envelope_.discovery = DiscoveryVersion::kNone;
   envelope_.kind = MessageKind::kNone;

@@ -569,6 +569,16 @@ TEST_F(ScannerTest, ManyAttributesOnAnInterestingElement) {
   ExpectError(bad, ScanError::kUnboundPrefix, bad.find("w:f"));
 }
 
+TEST_F(ScannerTest, DeclarationAfterFourPlainAttributes) {
+  // Regression: a declaration after exactly four plain attributes once
+  // overwrote the fourth saved attribute and failed as unbound_prefix.
+  ASSERT_TRUE(Scan(Env("", "<v a=\"1\" b=\"2\" c=\"3\" d=\"4\" xmlns:q=\"urn:q\"/>")).ok());
+  EXPECT_EQ(env().kind, MessageKind::kOther);
+  ASSERT_TRUE(Scan(Env("", "<v a=\"1\" b=\"2\" c=\"3\" d=\"4\" xmlns:q=\"urn:q\" q:e=\"5\"/>")).ok());
+  const std::string bad = Env("", "<v a=\"1\" b=\"2\" c=\"3\" d=\"4\" xmlns:q=\"urn:q\" r:e=\"5\"/>");
+  ExpectError(bad, ScanError::kUnboundPrefix, bad.find("r:e"));
+}
+
 // ---------------------------------------------------------------------------
 // Text decoding.
 
