@@ -1,0 +1,78 @@
+// Which network interfaces a sweep uses.
+//
+// ReadInterfaces() snapshots getifaddrs(3) for the calling thread's network
+// namespace; SelectInterfaces() is the pure filter (unit-tested on synthetic
+// lists); ListInterfaces() is both.
+//
+// Eligible, as systemd-resolved's link_relevant() and Avahi decide for mDNS:
+// IFF_UP, lower-up (IFF_LOWER_UP or IFF_RUNNING: carrier present),
+// IFF_MULTICAST, not IFF_POINTOPOINT, and an address of one of the requested
+// families. Loopback is used only when named explicitly (`--iface lo`): it
+// is where tests and demos run, never what a sweep of a host means.
+//
+// Naming: with no include list every eligible interface is used and the
+// others are skipped silently; an interface named in `include` must exist and
+// be eligible, or the whole selection fails with a message naming it and
+// why. `exclude` removes names (unknown names are ignored: excluding what is
+// not there is already true).
+
+#ifndef ONVIF_ENGINE_NET_INTERFACES_H_
+#define ONVIF_ENGINE_NET_INTERFACES_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/net/address.h"
+
+namespace onvif::net {
+
+struct Interface {
+  std::string name;
+  unsigned ifindex = 0;
+  // IFF_* as getifaddrs reports them (netlink ifi_flags, so IFF_LOWER_UP is
+  // included, unlike the 16-bit SIOCGIFFLAGS).
+  unsigned flags = 0;
+  std::vector<InterfaceAddress> ipv4;  // in kernel order: primary first
+  std::vector<InterfaceAddress> ipv6;  // link-local and global; scope_id set for link-local
+
+  const std::vector<InterfaceAddress>& Addresses(Family family) const {
+    return family == Family::kIPv4 ? ipv4 : ipv6;
+  }
+  // The address a probe socket binds to: IPv4 the primary address; IPv6 the
+  // link-local one (FF02::C replies come back to it), else the first.
+  std::optional<InterfaceAddress> PrimaryAddress(Family family) const;
+  bool IsLoopback() const;
+};
+
+struct InterfaceFilter {
+  std::vector<std::string> include;  // --iface NAME (repeatable); empty = all eligible
+  std::vector<std::string> exclude;  // --exclude NAME (repeatable)
+  // An interface needs an address of at least one of these families.
+  std::vector<Family> families = {Family::kIPv4};
+};
+
+// Why `iface` cannot be used under `filter` ("down", "no carrier (not
+// lower-up)", "loopback", ...); nullopt when eligible. `named` = listed in
+// filter.include, which admits loopback.
+std::optional<std::string> IneligibleReason(const Interface& iface,
+                                            const InterfaceFilter& filter, bool named);
+
+// Every interface of the calling thread's network namespace, by ifindex.
+absl::StatusOr<std::vector<Interface>> ReadInterfaces();
+
+// Applies `filter` to `all`. Errors: INVALID_ARGUMENT when a name is both
+// included and excluded; NOT_FOUND / FAILED_PRECONDITION naming each included
+// interface that is missing or not eligible (and why); FAILED_PRECONDITION
+// when nothing is left, listing why each interface was skipped. The result is
+// in include order when names are given, else by ifindex.
+absl::StatusOr<std::vector<Interface>> SelectInterfaces(std::vector<Interface> all,
+                                                        const InterfaceFilter& filter);
+
+// SelectInterfaces(ReadInterfaces(), filter).
+absl::StatusOr<std::vector<Interface>> ListInterfaces(const InterfaceFilter& filter);
+
+}  // namespace onvif::net
+
+#endif  // ONVIF_ENGINE_NET_INTERFACES_H_

@@ -1,0 +1,112 @@
+// Per-interface UDP sockets for WS-Discovery: the only place that calls
+// socket(2) (through OsSysCalls).
+//
+// OpenProbeSocket: what a sweep sends Probes from and receives the unicast
+// ProbeMatches on (WS-Discovery 2005/04 section 5.3: matches go back to the
+// Probe's source address and port). Bound to the interface's address on an
+// ephemeral port; multicast leaves through that interface by ifindex
+// (IP_MULTICAST_IF with ip_mreqn) with TTL 1 (section 2.4); loop off except
+// on lo; SO_RCVBUF sized for a reply storm; SO_RXQ_OVFL and IP_PKTINFO so the
+// receive path can count kernel drops and learn the arrival interface.
+//
+// OpenListenerSocket: *:3702 (SO_REUSEADDR; see SocketOptions::reuse_port for
+// why not SO_REUSEPORT) joined to 239.255.255.250 on one interface, for
+// the swarm and for watching Hello/Bye. One socket per interface because one
+// IPv4 socket can join on at most igmp_max_memberships (20) interfaces
+// (LAB.md); IP_MULTICAST_ALL=0 because otherwise every socket bound to
+// *:3702 receives every interface's multicast (LAB.md); membership is dropped
+// before it is added, the veth quirk systemd-resolved and Avahi work around
+// (a membership still present makes IP_ADD_MEMBERSHIP fail with EADDRINUSE).
+//
+// Errors name the protocol option, the operation and the interface, e.g.
+// "IP_ADD_MEMBERSHIP on cam3: No buffer space available", and carry the
+// absl::ErrnoToStatusCode of the errno. Nothing is left open on failure.
+//
+// IPv6 (FF02::C, IPV6_MULTICAST_IF, hop limit 1, IPV6_JOIN_GROUP,
+// SO_BINDTODEVICE instead of IP_MULTICAST_ALL, IPV6_RECVPKTINFO) is a later
+// issue: for Family::kIPv6 both functions are STUBS that return
+// UNIMPLEMENTED (tested as such in tests/net/udp_socket_test.cc).
+
+#ifndef ONVIF_ENGINE_NET_UDP_SOCKET_H_
+#define ONVIF_ENGINE_NET_UDP_SOCKET_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/base/unique_fd.h"
+#include "engine/net/address.h"
+#include "engine/net/interfaces.h"
+#include "engine/net/os_sys_calls.h"
+
+namespace onvif::net {
+
+// 8 MiB: a 1.2 KB ProbeMatches costs ~2.3 KB of receive buffer (LAB.md), so
+// this holds ~3600 replies where the 212992 B default holds ~92.
+inline constexpr int kDefaultRcvbufBytes = 8 << 20;
+
+struct SocketOptions {
+  // Requested SO_RCVBUF in bytes; 0 leaves the kernel default. Tried with
+  // SO_RCVBUFFORCE first (beyond rmem_max, needs CAP_NET_ADMIN), SO_RCVBUF
+  // (capped at rmem_max) when that gives EPERM.
+  int rcvbuf_bytes = kDefaultRcvbufBytes;
+  // IP_MULTICAST_LOOP; unset = on for loopback only (where the peer is local).
+  std::optional<bool> multicast_loop;
+  // IP_MULTICAST_TTL; WS-Discovery section 2.4 / SOAP-over-UDP: 1.
+  int multicast_hops = 1;
+  // Local port; unset = ephemeral for probes, kWsdPort for listeners.
+  std::optional<std::uint16_t> port;
+  // SO_BINDTODEVICE on IPv4 sockets too (pins unicast to this interface's
+  // listener instead of SO_REUSEPORT's hash). Needs CAP_NET_RAW.
+  bool bind_to_device = false;
+  // SO_REUSEPORT on listeners. Off by default: measured on this kernel (6.x,
+  // veth), two listeners on *:3702 in one SO_REUSEPORT group get each
+  // multicast datagram on ONE socket picked by the 4-tuple hash, whatever
+  // interface it arrived on and whatever IP_MULTICAST_ALL=0 says, so the
+  // per-interface split breaks. SO_REUSEADDR alone lets UDP sockets share the
+  // port and keeps per-interface multicast delivery exact.
+  bool reuse_port = false;
+};
+
+// An open, configured socket and what it is bound to.
+struct BoundSocket {
+  base::UniqueFd fd;
+  Family family = Family::kIPv4;
+  std::string interface_name;
+  unsigned ifindex = 0;
+  SocketAddress local;  // getsockname: the ephemeral port is filled in
+  // SO_RCVBUF as getsockopt reports it (the kernel doubles the request for
+  // its bookkeeping, so 8 MiB requested reads back as 16 MiB when forced).
+  int rcvbuf_bytes = 0;
+  bool rcvbuf_forced = false;  // SO_RCVBUFFORCE was accepted
+};
+using ProbeSocket = BoundSocket;
+
+absl::StatusOr<BoundSocket> OpenProbeSocket(const Interface& iface, Family family,
+                                            const SocketOptions& options = {},
+                                            OsSysCalls& sys = RealSysCalls());
+
+absl::StatusOr<BoundSocket> OpenListenerSocket(const Interface& iface, Family family,
+                                               const SocketOptions& options = {},
+                                               OsSysCalls& sys = RealSysCalls());
+
+// Ancillary data of one received datagram, parsed without allocation.
+struct ReceiveInfo {
+  unsigned arrival_ifindex = 0;        // IP_PKTINFO ipi_ifindex (0: absent)
+  std::optional<IpAddress> destination;  // ipi_addr: group or unicast address
+  std::optional<std::uint32_t> kernel_drops;  // SO_RXQ_OVFL: cumulative drops on the socket
+};
+// Room for IP_PKTINFO / IPV6_PKTINFO plus SO_RXQ_OVFL.
+inline constexpr std::size_t kControlBufferBytes = 128;
+static_assert(kControlBufferBytes >= CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(std::uint32_t)),
+              "control buffer must hold a pktinfo and the SO_RXQ_OVFL counter");
+ReceiveInfo ParseReceiveInfo(const msghdr& msg);
+
+}  // namespace onvif::net
+
+#endif  // ONVIF_ENGINE_NET_UDP_SOCKET_H_
