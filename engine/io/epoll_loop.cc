@@ -8,28 +8,24 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/errno_status.h"
+#include "engine/net/receive_info.h"
 
 namespace onvif::io {
 namespace {
+
+using net::kControlBufferBytes;
 
 // recvmmsg's vlen is capped by the kernel at UIO_MAXIOV.
 constexpr size_t kMaxBatchSize = 1024;
 // A UDP payload never exceeds 65,535 bytes; more is only wasted memory, but
 // allow headroom for callers that size slots for GRO-coalesced reads later.
 constexpr size_t kMaxDatagramSize = size_t{1} << 20;
-// Control bytes per slot: IP_PKTINFO or IPV6_PKTINFO, plus SO_RXQ_OVFL, with
-// room for one more small option a socket owner may have enabled.
-constexpr size_t kControlBytes = 256;
-static_assert(kControlBytes >= CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo)) +
-                                   CMSG_SPACE(sizeof(uint32_t)),
-              "control slot must hold both PKTINFO kinds and SO_RXQ_OVFL");
-static_assert(kControlBytes % alignof(cmsghdr) == 0, "control slots must stay cmsghdr-aligned");
 constexpr int kEpollEvents = 64;
 
 // Heap order for std::*_heap (a max-heap): the earliest deadline on top,
@@ -78,34 +74,28 @@ absl::StatusOr<std::unique_ptr<EpollLoop>> EpollLoop::Create(DatagramHandler& ha
   if (options.max_batches_per_turn < 1) {
     return absl::InvalidArgumentError("EventLoopOptions.max_batches_per_turn must be >= 1");
   }
-  const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd < 0) return absl::ErrnoToStatus(errno, "epoll_create1");
-  const int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd < 0) {
-    const int saved = errno;
-    close(epoll_fd);
-    return absl::ErrnoToStatus(saved, "eventfd");
-  }
+  base::UniqueFd epoll_fd(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_fd) return base::LastErrnoError("epoll_create1", "");
+  base::UniqueFd wake_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_fd) return base::LastErrnoError("eventfd", "");
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = nullptr;  // nullptr marks the wake fd
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &event) != 0) {
-    const int saved = errno;
-    close(wake_fd);
-    close(epoll_fd);
-    return absl::ErrnoToStatus(saved, "epoll_ctl(ADD eventfd)");
+  if (epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, wake_fd.get(), &event) != 0) {
+    return base::LastErrnoError("epoll_ctl(ADD eventfd)", "");
   }
-  return std::unique_ptr<EpollLoop>(new EpollLoop(handler, options, epoll_fd, wake_fd));
+  return std::unique_ptr<EpollLoop>(new EpollLoop(handler, options, std::move(epoll_fd), std::move(wake_fd)));
 }
 
-EpollLoop::EpollLoop(DatagramHandler& handler, const EventLoopOptions& options, int epoll_fd, int wake_fd)
-    : handler_(handler), options_(options), epoll_fd_(epoll_fd), wake_fd_(wake_fd) {
+EpollLoop::EpollLoop(DatagramHandler& handler, const EventLoopOptions& options, base::UniqueFd epoll_fd,
+                     base::UniqueFd wake_fd)
+    : handler_(handler), options_(options), epoll_fd_(std::move(epoll_fd)), wake_fd_(std::move(wake_fd)) {
   AnchorClocks();
   const size_t n = options_.batch_size;
   // Not value-initialised: the kernel writes before anyone reads, and the
   // pages of a 4 MiB area are only touched as far as datagrams reach.
   payload_area_ = std::make_unique_for_overwrite<char[]>(n * options_.max_datagram_size);
-  control_area_ = std::make_unique_for_overwrite<char[]>(n * kControlBytes);
+  control_area_ = std::make_unique_for_overwrite<char[]>(n * kControlBufferBytes);
   addresses_.resize(n);
   iovecs_.resize(n);
   headers_.resize(n);
@@ -120,16 +110,13 @@ EpollLoop::EpollLoop(DatagramHandler& handler, const EventLoopOptions& options, 
     header.msg_namelen = sizeof(sockaddr_storage);
     header.msg_iov = &iovecs_[i];
     header.msg_iovlen = 1;
-    header.msg_control = control_area_.get() + i * kControlBytes;
-    header.msg_controllen = kControlBytes;
+    header.msg_control = control_area_.get() + i * kControlBufferBytes;
+    header.msg_controllen = kControlBufferBytes;
     headers_[i].msg_len = 0;
   }
 }
 
-EpollLoop::~EpollLoop() {
-  close(wake_fd_);
-  close(epoll_fd_);
-}
+EpollLoop::~EpollLoop() = default;
 
 absl::Status EpollLoop::AddSocket(int fd, uint32_t tag) {
   if (sockets_.contains(tag)) {
@@ -137,7 +124,7 @@ absl::Status EpollLoop::AddSocket(int fd, uint32_t tag) {
   }
   const int one = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("setsockopt(SO_RXQ_OVFL) on fd ", fd, " (tag ", tag, ")"));
+    return base::LastErrnoError("SO_RXQ_OVFL", absl::StrCat("fd ", fd, " (tag ", tag, ")"));
   }
   auto socket = std::make_unique<Socket>();
   socket->fd = fd;
@@ -149,8 +136,8 @@ absl::Status EpollLoop::AddSocket(int fd, uint32_t tag) {
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = socket.get();
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("epoll_ctl(ADD) fd ", fd, " (tag ", tag, ")"));
+  if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
+    return base::LastErrnoError("epoll_ctl(ADD)", absl::StrCat("fd ", fd, " (tag ", tag, ")"));
   }
   sockets_.emplace(tag, std::move(socket));
   return absl::OkStatus();
@@ -165,7 +152,7 @@ absl::StatusOr<SocketCounters> EpollLoop::RemoveSocket(uint32_t tag) {
   sockets_.erase(it);
   // EBADF / ENOENT mean the fd was closed first (a caller bug, but then
   // epoll has forgotten it already); either way it is gone from the set.
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, socket->fd, nullptr);
+  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, socket->fd, nullptr);
   RefreshDrops(*socket);
   socket->removed = true;
   const SocketCounters counters = socket->counters;
@@ -267,7 +254,7 @@ void EpollLoop::Stop() {
   stop_requested_.store(true, std::memory_order_release);
   const uint64_t one = 1;
   // EAGAIN means the counter is saturated: the loop is woken anyway.
-  [[maybe_unused]] ssize_t written = write(wake_fd_, &one, sizeof(one));
+  [[maybe_unused]] ssize_t written = write(wake_fd_.get(), &one, sizeof(one));
 }
 
 absl::Status EpollLoop::Run() {
@@ -286,7 +273,7 @@ absl::Status EpollLoop::Wait(int64_t timeout_ns, int& ready) {
       timespec timeout;
       timeout.tv_sec = timeout_ns / 1'000'000'000;
       timeout.tv_nsec = timeout_ns % 1'000'000'000;
-      ready = epoll_pwait2(epoll_fd_, events_.data(), kEpollEvents, timeout_ns < 0 ? nullptr : &timeout,
+      ready = epoll_pwait2(epoll_fd_.get(), events_.data(), kEpollEvents, timeout_ns < 0 ? nullptr : &timeout,
                            nullptr);
       if (ready < 0 && errno == ENOSYS) {
         pwait2_missing_ = true;
@@ -299,7 +286,7 @@ absl::Status EpollLoop::Wait(int64_t timeout_ns, int& ready) {
         timeout_ms = static_cast<int>(
             std::min<int64_t>((timeout_ns + 999'999) / 1'000'000, std::numeric_limits<int>::max()));
       }
-      ready = epoll_wait(epoll_fd_, events_.data(), kEpollEvents, timeout_ms);
+      ready = epoll_wait(epoll_fd_.get(), events_.data(), kEpollEvents, timeout_ms);
     }
     if (ready >= 0) return absl::OkStatus();
     if (errno == EINTR) {
@@ -308,7 +295,7 @@ absl::Status EpollLoop::Wait(int64_t timeout_ns, int& ready) {
       ready = 0;
       return absl::OkStatus();
     }
-    return absl::ErrnoToStatus(errno, "epoll_wait");
+    return base::LastErrnoError("epoll_wait", "");
   }
 }
 
@@ -339,7 +326,7 @@ absl::Status EpollLoop::RunInternal(bool has_deadline, int64_t deadline_ns) {
       const epoll_event& event = events_[i];
       if (event.data.ptr == nullptr) {
         uint64_t value;
-        [[maybe_unused]] ssize_t got = read(wake_fd_, &value, sizeof(value));
+        [[maybe_unused]] ssize_t got = read(wake_fd_.get(), &value, sizeof(value));
         continue;
       }
       Socket& socket = *static_cast<Socket*>(event.data.ptr);
@@ -373,40 +360,21 @@ void EpollLoop::DrainSocket(Socket& socket) {
       msghdr& header = entry.msg_hdr;
       Datagram& datagram = datagrams_[k];
       datagram.socket_tag = socket.tag;
-      datagram.peer = SocketAddress::FromSockaddr(static_cast<const sockaddr*>(header.msg_name), header.msg_namelen);
-      datagram.destination = SocketAddress{};
-      datagram.arrival_ifindex = 0;
+      datagram.peer =
+          net::SocketAddress::FromSockaddr(static_cast<const sockaddr*>(header.msg_name), header.msg_namelen);
       const size_t length = std::min<size_t>(entry.msg_len, options_.max_datagram_size);
       datagram.payload = {static_cast<const char*>(header.msg_iov->iov_base), length};
       datagram.truncated = (header.msg_flags & MSG_TRUNC) != 0;
       bytes += length;
       truncated += datagram.truncated ? 1 : 0;
 
-      for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
-        if (cmsg->cmsg_level == IPPROTO_IP && cmsg->cmsg_type == IP_PKTINFO &&
-            cmsg->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
-          in_pktinfo info;
-          std::memcpy(&info, CMSG_DATA(cmsg), sizeof(info));
-          datagram.arrival_ifindex = static_cast<uint32_t>(info.ipi_ifindex);
-          datagram.destination.family = AF_INET;
-          std::memcpy(datagram.destination.bytes.data(), &info.ipi_addr, sizeof(info.ipi_addr));
-        } else if (cmsg->cmsg_level == IPPROTO_IPV6 && cmsg->cmsg_type == IPV6_PKTINFO &&
-                   cmsg->cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
-          in6_pktinfo info;
-          std::memcpy(&info, CMSG_DATA(cmsg), sizeof(info));
-          datagram.arrival_ifindex = info.ipi6_ifindex;
-          datagram.destination.family = AF_INET6;
-          std::memcpy(datagram.destination.bytes.data(), &info.ipi6_addr, sizeof(info.ipi6_addr));
-        } else if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SO_RXQ_OVFL &&
-                   cmsg->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
-          uint32_t drops;
-          std::memcpy(&drops, CMSG_DATA(cmsg), sizeof(drops));
-          ApplyDropCount(socket, drops);
-        }
-      }
+      const net::ReceiveInfo info = net::ParseReceiveInfo(header);
+      datagram.arrival_ifindex = info.arrival_ifindex;
+      datagram.destination = info.destination;
+      if (info.kernel_drops) ApplyDropCount(socket, *info.kernel_drops);
       // The kernel overwrote these; restore them for the next call.
       header.msg_namelen = sizeof(sockaddr_storage);
-      header.msg_controllen = kControlBytes;
+      header.msg_controllen = kControlBufferBytes;
       header.msg_flags = 0;
     }
     socket.counters.datagrams += static_cast<uint64_t>(received);

@@ -11,9 +11,11 @@
 // turn either way) while a missed re-arm would lose a socket for good.
 //
 // Receive path. One set of batch_size slots, each with its payload buffer
-// (max_datagram_size), a sockaddr_storage and a control buffer sized for
-// IP_PKTINFO + IPV6_PKTINFO + SO_RXQ_OVFL, allocated in Create and reused by
-// every socket (one loop = one thread = one receive at a time). recvmmsg
+// (max_datagram_size), a sockaddr_storage for the kernel to write the source
+// into and a control buffer of net::kControlBufferBytes, allocated in Create
+// and reused by every socket (one loop = one thread = one receive at a time).
+// Each datagram's source becomes a compact net::SocketAddress and its control
+// messages are read by net::ParseReceiveInfo (engine/net/receive_info.h). recvmmsg
 // with MSG_DONTWAIT; EINTR retries; EAGAIN ends the drain; a short batch
 // (fewer than batch_size) also ends it, since the queue was empty at that
 // moment and level triggering will report anything that arrived since.
@@ -44,6 +46,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "engine/base/unique_fd.h"
 #include "engine/io/event_loop.h"
 
 namespace onvif::io {
@@ -80,7 +83,8 @@ class EpollLoop final : public EventLoop {
     int64_t deadline_ns;  // CLOCK_MONOTONIC
     TimerId id;
   };
-  EpollLoop(DatagramHandler& handler, const EventLoopOptions& options, int epoll_fd, int wake_fd);
+  EpollLoop(DatagramHandler& handler, const EventLoopOptions& options, base::UniqueFd epoll_fd,
+            base::UniqueFd wake_fd);
 
   absl::Status RunInternal(bool has_deadline, int64_t deadline_ns);
   absl::Status Wait(int64_t timeout_ns, int& ready);
@@ -98,8 +102,8 @@ class EpollLoop final : public EventLoop {
 
   DatagramHandler& handler_;
   const EventLoopOptions options_;
-  const int epoll_fd_;
-  const int wake_fd_;
+  const base::UniqueFd epoll_fd_;
+  const base::UniqueFd wake_fd_;  // eventfd written by Stop()
   bool running_ = false;
   bool pwait2_missing_ = false;
   std::atomic<bool> stop_requested_{false};

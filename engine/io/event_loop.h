@@ -37,14 +37,17 @@
 // (IPv4) or IPV6_RECVPKTINFO (IPv6) enabled for arrival_ifindex and
 // destination to be filled in (engine/net does that); AddSocket itself
 // enables SO_RXQ_OVFL so kernel drops can be counted.
+//
+// Vocabulary. Addresses are net::SocketAddress (engine/net/address.h: the
+// compact 24-byte value, no sockaddr_storage per datagram) and control
+// messages are parsed by net::ParseReceiveInfo (engine/net/receive_info.h),
+// the engine's one parser of IP_PKTINFO / IPV6_PKTINFO / SO_RXQ_OVFL. That is
+// all engine/io takes from engine/net (CMake target onvif_net_address);
+// engine/net knows nothing of engine/io.
 
 #ifndef ONVIF_ENGINE_IO_EVENT_LOOP_H_
 #define ONVIF_ENGINE_IO_EVENT_LOOP_H_
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -56,39 +59,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/net/address.h"
 
 namespace onvif::io {
-
-// An IPv4 or IPv6 address with port, compact (24 bytes) and trivially
-// copyable, so a Datagram can be copied or used as a key without a
-// sockaddr_storage (128 bytes).
-struct SocketAddress {
-  // AF_INET, AF_INET6, or AF_UNSPEC when unknown (e.g. no PKTINFO).
-  sa_family_t family = AF_UNSPEC;
-  // Host byte order. 0 where not applicable (Datagram::destination).
-  uint16_t port = 0;
-  // IPv6 scope (interface index of a link-local peer); 0 for IPv4.
-  uint32_t scope_id = 0;
-  // Network byte order; IPv4 uses the first 4 bytes, the rest are zero.
-  std::array<uint8_t, 16> bytes{};
-
-  // Fills `out` and returns its length (0 for AF_UNSPEC), ready for sendto.
-  socklen_t ToSockaddr(sockaddr_storage& out) const;
-  // Parses sockaddr_in / sockaddr_in6; anything else gives AF_UNSPEC.
-  static SocketAddress FromSockaddr(const sockaddr* address, socklen_t length);
-  // "192.0.2.1:3702" or "[fe80::1%2]:3702" (setup / logging only: allocates).
-  std::string ToString() const;
-
-  friend bool operator==(const SocketAddress&, const SocketAddress&) = default;
-};
 
 // One received datagram, as handed to DatagramHandler::OnDatagrams. The
 // whole object, including payload, is valid only during that call.
 struct Datagram {
   uint32_t socket_tag = 0;       // the tag given to AddSocket
   uint32_t arrival_ifindex = 0;  // IP_PKTINFO / IPV6_PKTINFO; 0 when absent
-  SocketAddress peer;            // source address and port
-  SocketAddress destination;     // header destination (PKTINFO); port 0
+  net::SocketAddress peer;         // source address and port
+  net::SocketAddress destination;  // header destination (PKTINFO), port 0; empty() without PKTINFO
   std::span<const char> payload;  // at most max_datagram_size bytes
   // MSG_TRUNC: the datagram was longer than max_datagram_size; payload holds
   // its first max_datagram_size bytes.

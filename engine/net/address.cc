@@ -65,61 +65,76 @@ bool operator==(const IpAddress& a, const IpAddress& b) {
   return std::memcmp(&a.v6_, &b.v6_, sizeof(in6_addr)) == 0 && a.scope_id_ == b.scope_id_;
 }
 
-SocketAddress::SocketAddress(const IpAddress& ip, std::uint16_t port) {
+SocketAddress::SocketAddress(const IpAddress& ip, std::uint16_t port) : port_(port) {
   if (ip.family() == Family::kIPv4) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&storage_);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    sin->sin_addr = ip.v4();
-    length_ = sizeof(sockaddr_in);
+    af_ = AF_INET;
+    std::memcpy(bytes_.data(), &ip.v4(), sizeof(in_addr));
   } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&storage_);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(port);
-    sin6->sin6_addr = ip.v6();
-    sin6->sin6_scope_id = ip.scope_id();
-    length_ = sizeof(sockaddr_in6);
+    af_ = AF_INET6;
+    scope_id_ = ip.scope_id();
+    std::memcpy(bytes_.data(), &ip.v6(), sizeof(in6_addr));
   }
 }
 
-std::optional<SocketAddress> SocketAddress::FromSockaddr(const sockaddr* sa, socklen_t len) {
-  if (sa == nullptr) return std::nullopt;
-  SocketAddress out;
-  if (sa->sa_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
-    std::memcpy(&out.storage_, sa, sizeof(sockaddr_in));
-    out.length_ = sizeof(sockaddr_in);
-    return out;
+SocketAddress SocketAddress::FromSockaddr(const sockaddr* address, socklen_t length) {
+  SocketAddress result;
+  if (address == nullptr || length < static_cast<socklen_t>(sizeof(sa_family_t))) return result;
+  sa_family_t af;
+  std::memcpy(&af, address, sizeof(af));
+  if (af == AF_INET && length >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
+    sockaddr_in v4;
+    std::memcpy(&v4, address, sizeof(v4));
+    result.af_ = AF_INET;
+    result.port_ = ntohs(v4.sin_port);
+    std::memcpy(result.bytes_.data(), &v4.sin_addr, sizeof(v4.sin_addr));
+  } else if (af == AF_INET6 && length >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
+    sockaddr_in6 v6;
+    std::memcpy(&v6, address, sizeof(v6));
+    result.af_ = AF_INET6;
+    result.port_ = ntohs(v6.sin6_port);
+    result.scope_id_ = v6.sin6_scope_id;
+    std::memcpy(result.bytes_.data(), &v6.sin6_addr, sizeof(v6.sin6_addr));
   }
-  if (sa->sa_family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
-    std::memcpy(&out.storage_, sa, sizeof(sockaddr_in6));
-    out.length_ = sizeof(sockaddr_in6);
-    return out;
-  }
-  return std::nullopt;
+  return result;
 }
 
-Family SocketAddress::family() const {
-  return storage_.ss_family == AF_INET6 ? Family::kIPv6 : Family::kIPv4;
+socklen_t SocketAddress::ToSockaddr(sockaddr_storage& out) const {
+  std::memset(&out, 0, sizeof(out));
+  if (af_ == AF_INET) {
+    sockaddr_in v4{};
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(port_);
+    std::memcpy(&v4.sin_addr, bytes_.data(), sizeof(v4.sin_addr));
+    std::memcpy(&out, &v4, sizeof(v4));
+    return sizeof(v4);
+  }
+  if (af_ == AF_INET6) {
+    sockaddr_in6 v6{};
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port_);
+    v6.sin6_scope_id = scope_id_;
+    std::memcpy(&v6.sin6_addr, bytes_.data(), sizeof(v6.sin6_addr));
+    std::memcpy(&out, &v6, sizeof(v6));
+    return sizeof(v6);
+  }
+  return 0;
 }
 
 IpAddress SocketAddress::ip() const {
-  if (family() == Family::kIPv4) {
-    return IpAddress::V4(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr);
+  if (af_ == AF_INET6) {
+    in6_addr v6;
+    std::memcpy(&v6, bytes_.data(), sizeof(v6));
+    return IpAddress::V6(v6, scope_id_);
   }
-  const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&storage_);
-  return IpAddress::V6(sin6->sin6_addr, sin6->sin6_scope_id);
-}
-
-std::uint16_t SocketAddress::port() const {
-  if (family() == Family::kIPv4) {
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-  }
-  return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  in_addr v4;
+  std::memcpy(&v4, bytes_.data(), sizeof(v4));
+  return IpAddress::V4(v4);
 }
 
 std::string SocketAddress::ToString() const {
-  if (family() == Family::kIPv4) return absl::StrCat(ip().ToString(), ":", port());
-  return absl::StrCat("[", ip().ToString(), "]:", port());
+  if (empty()) return "unspecified";
+  if (af_ == AF_INET) return absl::StrCat(ip().ToString(), ":", port_);
+  return absl::StrCat("[", ip().ToString(), "]:", port_);
 }
 
 }  // namespace onvif::net

@@ -1,7 +1,13 @@
-// Address families and IP/socket address values for engine/net.
+// The engine's address vocabulary: Family, IpAddress, InterfaceAddress and
+// SocketAddress (the compact value in every engine/io Datagram).
 //
-// The family is a parameter everywhere (DESIGN.md): IPv4 is implemented in
-// this issue, IPv6 is designed in (types, constants) and implemented later.
+// This header (with receive_info.h) is the part of engine/net that engine/io
+// may depend on (CMake target onvif_net_address: no sockets, no syscalls);
+// engine/net never depends on engine/io.
+//
+// The family is a parameter everywhere (DESIGN.md): IPv4 sockets are
+// implemented, IPv6 is designed in (types, constants, the receive path) and
+// its socket setup comes later.
 
 #ifndef ONVIF_ENGINE_NET_ADDRESS_H_
 #define ONVIF_ENGINE_NET_ADDRESS_H_
@@ -9,10 +15,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace onvif::net {
 
@@ -63,27 +71,61 @@ struct InterfaceAddress {
   int prefix_length = 0;
 };
 
-// A socket address (sockaddr_in or sockaddr_in6) that can be passed to
-// bind/sendto as is.
+// An IPv4 or IPv6 address with port: the one socket-address type of the
+// engine (engine/io's Datagram carries two of them, so it sits on the
+// per-datagram path).
+//
+// Compact (24 bytes) and trivially copyable: family, port in host byte order,
+// IPv6 scope id, 16 address bytes in network byte order (IPv4 uses the first
+// 4, the rest stay zero, so == compares values). A Datagram can be copied or
+// used as a key without dragging a 128-byte sockaddr_storage along; the
+// kernel's sockaddr is built only where a syscall needs one (ToSockaddr).
+//
+// A default-constructed SocketAddress is empty (AF_UNSPEC): "no address",
+// e.g. Datagram::destination when the socket has no PKTINFO. That is not the
+// IP unspecified address: 0.0.0.0:3702 (a listener's local address) is a
+// SocketAddress like any other.
+//
+// FromSockaddr, ToSockaddr, the accessors and == allocate nothing;
+// ToString allocates (setup, errors and logging only).
 class SocketAddress {
  public:
   SocketAddress() = default;
   SocketAddress(const IpAddress& ip, std::uint16_t port);
-  // Copies a kernel-filled sockaddr; nullopt for other families.
-  static std::optional<SocketAddress> FromSockaddr(const sockaddr* sa, socklen_t len);
+  // Parses a kernel-filled sockaddr_in / sockaddr_in6 of at least its size;
+  // anything else (nullptr, short, other families) gives an empty address.
+  // Reads with memcpy: msg_name buffers carry no alignment promise.
+  static SocketAddress FromSockaddr(const sockaddr* address, socklen_t length);
 
-  Family family() const;
+  // Fills `out` (zeroing it first) and returns the length to pass to
+  // bind / sendto / connect; 0 for an empty address.
+  socklen_t ToSockaddr(sockaddr_storage& out) const;
+
+  bool empty() const { return af_ == AF_UNSPEC; }
+  // AF_INET, AF_INET6, or AF_UNSPEC when empty.
+  int af() const { return af_; }
+  // Meaningful only when !empty() (an empty address answers kIPv4).
+  Family family() const { return af_ == AF_INET6 ? Family::kIPv6 : Family::kIPv4; }
+  // The address with its scope id; 0.0.0.0 when empty.
   IpAddress ip() const;
-  std::uint16_t port() const;
-  const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
-  socklen_t length() const { return length_; }
-  // "10.77.0.1:3702", "[fe80::1%3]:3702".
+  std::uint16_t port() const { return port_; }
+  // Interface index of an IPv6 link-local address; 0 for IPv4.
+  std::uint32_t scope_id() const { return scope_id_; }
+
+  // "10.77.0.1:3702", "[fe80::1%3]:3702", "unspecified" when empty.
   std::string ToString() const;
 
+  friend bool operator==(const SocketAddress&, const SocketAddress&) = default;
+
  private:
-  sockaddr_storage storage_{};
-  socklen_t length_ = 0;
+  sa_family_t af_ = AF_UNSPEC;
+  std::uint16_t port_ = 0;
+  std::uint32_t scope_id_ = 0;
+  std::array<std::uint8_t, 16> bytes_{};
 };
+static_assert(sizeof(SocketAddress) == 24, "SocketAddress must stay compact: it is in every Datagram");
+static_assert(std::is_trivially_copyable_v<SocketAddress>,
+              "SocketAddress is copied per datagram and must stay a plain value");
 
 }  // namespace onvif::net
 

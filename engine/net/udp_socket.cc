@@ -4,7 +4,6 @@
 #include <net/if.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -69,7 +68,9 @@ class Setup {
   }
 
   absl::Status Bind(const SocketAddress& address) {
-    const SysCallResult r = sys_.Bind(fd_.get(), address.sockaddr_ptr(), address.length());
+    sockaddr_storage storage;
+    const socklen_t length = address.ToSockaddr(storage);
+    const SysCallResult r = sys_.Bind(fd_.get(), reinterpret_cast<const sockaddr*>(&storage), length);
     if (!r.ok()) return ErrnoError(r.err, absl::StrCat("bind ", address.ToString()), iface_.name);
     return absl::OkStatus();
   }
@@ -80,12 +81,13 @@ class Setup {
     const SysCallResult r =
         sys_.GetSockName(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &len);
     if (!r.ok()) return ErrnoError(r.err, "getsockname", iface_.name);
-    auto address = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&storage), len);
-    if (!address) {
+    const SocketAddress address =
+        SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&storage), len);
+    if (address.empty()) {
       return absl::InternalError(
           absl::StrCat("getsockname on ", iface_.name, ": unexpected address family"));
     }
-    return *address;
+    return address;
   }
 
   // Drops the membership before adding it, as systemd-resolved and Avahi do
@@ -213,29 +215,6 @@ absl::StatusOr<BoundSocket> OpenListenerSocket(const Interface& iface, Family fa
   const ip_mreqn mreq = MulticastRequest(iface, WsdGroupV4(), in_addr{});
   if (auto s = setup.JoinGroupV4(mreq); !s.ok()) return s;
   return Finish(setup, iface, family, std::move(out));
-}
-
-ReceiveInfo ParseReceiveInfo(const msghdr& msg) {
-  ReceiveInfo info;
-  for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&msg)); c != nullptr;
-       c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-      in_pktinfo pi;
-      std::memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-      info.arrival_ifindex = static_cast<unsigned>(pi.ipi_ifindex);
-      info.destination = IpAddress::V4(pi.ipi_addr);
-    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-      in6_pktinfo pi;
-      std::memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-      info.arrival_ifindex = pi.ipi6_ifindex;
-      info.destination = IpAddress::V6(pi.ipi6_addr);
-    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-      std::uint32_t drops;
-      std::memcpy(&drops, CMSG_DATA(c), sizeof(drops));
-      info.kernel_drops = drops;
-    }
-  }
-  return info;
 }
 
 }  // namespace onvif::net

@@ -7,7 +7,8 @@
 // ephemeral port; multicast leaves through that interface by ifindex
 // (IP_MULTICAST_IF with ip_mreqn) with TTL 1 (section 2.4); loop off except
 // on lo; SO_RCVBUF sized for a reply storm; SO_RXQ_OVFL and IP_PKTINFO so the
-// receive path can count kernel drops and learn the arrival interface.
+// receive path can count kernel drops and learn the arrival interface
+// (ParseReceiveInfo, engine/net/receive_info.h).
 //
 // OpenListenerSocket: *:3702 (SO_REUSEADDR; see SocketOptions::reuse_port for
 // why not SO_REUSEPORT) joined to 239.255.255.250 on one interface, for
@@ -33,7 +34,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +43,7 @@
 #include "engine/net/address.h"
 #include "engine/net/interfaces.h"
 #include "engine/net/os_sys_calls.h"
+#include "engine/net/receive_info.h"  // what the receive path parses: ParseReceiveInfo
 
 namespace onvif::net {
 
@@ -94,18 +95,6 @@ absl::StatusOr<BoundSocket> OpenProbeSocket(const Interface& iface, Family famil
 absl::StatusOr<BoundSocket> OpenListenerSocket(const Interface& iface, Family family,
                                                const SocketOptions& options = {},
                                                OsSysCalls& sys = RealSysCalls());
-
-// Ancillary data of one received datagram, parsed without allocation.
-struct ReceiveInfo {
-  unsigned arrival_ifindex = 0;        // IP_PKTINFO ipi_ifindex (0: absent)
-  std::optional<IpAddress> destination;  // ipi_addr: group or unicast address
-  std::optional<std::uint32_t> kernel_drops;  // SO_RXQ_OVFL: cumulative drops on the socket
-};
-// Room for IP_PKTINFO / IPV6_PKTINFO plus SO_RXQ_OVFL.
-inline constexpr std::size_t kControlBufferBytes = 128;
-static_assert(kControlBufferBytes >= CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(std::uint32_t)),
-              "control buffer must hold a pktinfo and the SO_RXQ_OVFL counter");
-ReceiveInfo ParseReceiveInfo(const msghdr& msg);
 
 }  // namespace onvif::net
 

@@ -42,11 +42,11 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 namespace onvif::io {
 namespace {
 
-using testing::EnterPrivateNetns;
+using testing::EnterPrivateNetnsOnce;
 using testing::LocalAddress;
 using testing::SendNumbered;
-using testing::TestFd;
 using testing::UdpSocket;
+using base::UniqueFd;
 
 // Counts only; allocates nothing itself.
 class CountingHandler : public DatagramHandler {
@@ -73,14 +73,14 @@ INSTANTIATE_TEST_SUITE_P(Backends, EventLoopAllocTest, ::testing::Values(Backend
                          });
 
 TEST_P(EventLoopAllocTest, DrainingDatagramsAllocatesNothing) {
-  if (const std::string& why = EnterPrivateNetns(); !why.empty()) GTEST_SKIP() << why;
+  if (const std::string& why = EnterPrivateNetnsOnce(); !why.empty()) GTEST_SKIP() << why;
   constexpr size_t kPerSocket = 3000;
   CountingHandler handler;
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = CreateEventLoop(GetParam(), handler);
   ASSERT_TRUE(loop.ok()) << loop.status();
-  TestFd rx_a = UdpSocket({.rcvbuf = 16 << 20});
-  TestFd rx_b = UdpSocket({.rcvbuf = 16 << 20});
-  TestFd tx = UdpSocket({.pktinfo = false});
+  UniqueFd rx_a = UdpSocket({.rcvbuf = 16 << 20});
+  UniqueFd rx_b = UdpSocket({.rcvbuf = 16 << 20});
+  UniqueFd tx = UdpSocket({.pktinfo = false});
   ASSERT_TRUE((*loop)->AddSocket(rx_a.get(), 1).ok());
   ASSERT_TRUE((*loop)->AddSocket(rx_b.get(), 2).ok());
   ASSERT_EQ(SendNumbered(tx.get(), LocalAddress(rx_a.get()), kPerSocket, 1200), kPerSocket);

@@ -1,112 +1,54 @@
 // Test helpers for engine/io: a private network namespace, UDP sockets on lo.
 //
-// Safety. Every test that sends traffic first calls EnterPrivateNetns(),
-// which moves this process (a ctest process of its own) into a new, empty
-// network namespace with only `lo`, and verifies that it did: the host's
-// interfaces are never used, nothing on the host is changed, and the
-// namespace disappears with the process. When that is impossible (not root,
-// no user of CLONE_NEWNET), it returns a reason and the test skips.
+// Safety. Every test that sends traffic first calls EnterPrivateNetnsOnce(),
+// which moves this process's test thread (a ctest process of its own) into a
+// new, empty network namespace with only `lo`, through the tests' one netns
+// helper, lab::EnterPrivateNetns (tests/lab/lab.h), which verifies that it
+// did: the host's interfaces are never used, nothing on the host is changed,
+// and the namespace disappears with the process. When that is impossible (not
+// root, no use of CLONE_NEWNET), it returns a reason and the test skips.
 
 #ifndef ONVIF_TESTS_IO_IO_TEST_UTIL_H_
 #define ONVIF_TESTS_IO_IO_TEST_UTIL_H_
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <climits>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "engine/base/unique_fd.h"
 #include "engine/io/event_loop.h"
+#include "engine/net/address.h"
+#include "tests/lab/lab.h"
 
 namespace onvif::io::testing {
 
-// Move-only fd owner (engine/base/unique_fd.h is someone else's work in
-// progress; tests keep their own).
-class TestFd {
- public:
-  TestFd() = default;
-  explicit TestFd(int fd) : fd_(fd) {}
-  TestFd(TestFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  TestFd& operator=(TestFd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  ~TestFd() { Reset(); }
-  int get() const { return fd_; }
-  void Reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
+using base::UniqueFd;
+using net::SocketAddress;
 
- private:
-  int fd_ = -1;
-};
-
-inline std::string NetnsId() {
-  char target[PATH_MAX] = {};
-  const ssize_t n = readlink("/proc/thread-self/ns/net", target, sizeof(target) - 1);
-  return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
-}
-
-// Returns "" once this process is inside its own network namespace with lo
-// up and no other interface; otherwise why not (the caller skips).
-inline const std::string& EnterPrivateNetns() {
+// Returns "" once this thread is inside its own network namespace with lo up
+// and no other interface; otherwise why not (the caller skips). Entered once
+// per process: later calls return the first answer.
+inline const std::string& EnterPrivateNetnsOnce() {
   static const std::string reason = []() -> std::string {
-    if (geteuid() != 0) return "needs root for unshare(CLONE_NEWNET); run the io tests as root";
-    const std::string before = NetnsId();
-    if (unshare(CLONE_NEWNET) != 0) {
-      return std::string("unshare(CLONE_NEWNET) failed: ") + std::strerror(errno) +
-             " (a container without CAP_SYS_ADMIN?)";
-    }
-    const std::string after = NetnsId();
-    if (before.empty() || after.empty() || before == after) {
-      return "could not verify a private network namespace (" + before + " vs " + after + ")";
-    }
-    TestFd control(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    ifreq request{};
-    std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
-    if (control.get() < 0 || ioctl(control.get(), SIOCGIFFLAGS, &request) != 0) {
-      return std::string("SIOCGIFFLAGS lo in the private namespace: ") + std::strerror(errno);
-    }
-    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
-    if (ioctl(control.get(), SIOCSIFFLAGS, &request) != 0) {
-      return std::string("SIOCSIFFLAGS lo up in the private namespace: ") + std::strerror(errno);
-    }
-    // Belt and braces: only lo may exist here.
-    if (struct if_nameindex* names = if_nameindex()) {
-      std::string others;
-      for (struct if_nameindex* i = names; i->if_index != 0; ++i) {
-        if (std::string_view(i->if_name) != "lo") others += std::string(" ") + i->if_name;
-      }
-      if_freenameindex(names);
-      if (!others.empty()) return "private namespace unexpectedly has interfaces:" + others;
-    }
-    return "";
+    if (!lab::IsRoot()) return "needs root for unshare(CLONE_NEWNET); run the io tests as root";
+    const absl::Status entered = lab::EnterPrivateNetns();
+    return entered.ok() ? std::string() : entered.ToString();
   }();
   return reason;
 }
 
-inline SocketAddress Address(int family, const char* text, uint16_t port = 0) {
-  SocketAddress address;
-  address.family = static_cast<sa_family_t>(family);
-  address.port = port;
-  inet_pton(family, text, address.bytes.data());
-  return address;
+// "127.0.0.1", "::1" with a port (0 by default); `ip` must parse.
+inline SocketAddress Address(const char* ip, uint16_t port = 0) {
+  return SocketAddress(*net::IpAddress::Parse(ip), port);
 }
 
 inline SocketAddress LocalAddress(int fd) {
@@ -125,8 +67,8 @@ struct SocketSpec {
 };
 
 // A bound UDP socket on an ephemeral port; -1 (with errno) on failure.
-inline TestFd UdpSocket(const SocketSpec& spec) {
-  TestFd fd(socket(spec.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+inline UniqueFd UdpSocket(const SocketSpec& spec) {
+  UniqueFd fd(socket(spec.family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return fd;
   const int one = 1;
   if (spec.family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -144,8 +86,8 @@ inline TestFd UdpSocket(const SocketSpec& spec) {
     setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &spec.rcvbuf, sizeof(spec.rcvbuf));
   }
   sockaddr_storage storage;
-  const socklen_t length = Address(spec.family, spec.address).ToSockaddr(storage);
-  if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), length) != 0) return TestFd();
+  const socklen_t length = Address(spec.address).ToSockaddr(storage);
+  if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), length) != 0) return UniqueFd();
   return fd;
 }
 

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -113,6 +114,14 @@ absl::Status BringLoopbackUp() {
   return absl::OkStatus();
 }
 
+// The calling thread's network namespace ("net:[4026531840]"); "" when
+// unreadable.
+std::string NetnsId() {
+  char target[PATH_MAX] = {};
+  const ssize_t n = readlink("/proc/thread-self/ns/net", target, sizeof(target) - 1);
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+}
+
 }  // namespace
 
 absl::Status RunInNetns(const std::string& netns, const std::function<void()>& fn) {
@@ -127,15 +136,33 @@ absl::Status RunInNetns(const std::string& netns, const std::function<void()>& f
       fn);
 }
 
+absl::Status EnterPrivateNetns() {
+  const std::string before = NetnsId();
+  if (unshare(CLONE_NEWNET) != 0) {
+    return base::LastErrnoError("unshare(CLONE_NEWNET)", "test thread");
+  }
+  const std::string after = NetnsId();
+  if (before.empty() || after.empty() || before == after) {
+    return absl::InternalError(absl::StrCat("could not verify a private network namespace (", before,
+                                            " vs ", after, ")"));
+  }
+  if (absl::Status up = BringLoopbackUp(); !up.ok()) return up;
+  // Belt and braces: only lo may exist here.
+  struct if_nameindex* names = if_nameindex();
+  if (names == nullptr) return base::LastErrnoError("if_nameindex", "private namespace");
+  std::string others;
+  for (struct if_nameindex* i = names; i->if_index != 0; ++i) {
+    if (std::string_view(i->if_name) != "lo") absl::StrAppend(&others, " ", i->if_name);
+  }
+  if_freenameindex(names);
+  if (!others.empty()) {
+    return absl::InternalError(absl::StrCat("private network namespace unexpectedly has interfaces:", others));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunInPrivateNetns(const std::function<void()>& fn) {
-  return RunOnThread(
-      []() -> absl::Status {
-        if (unshare(CLONE_NEWNET) != 0) {
-          return base::LastErrnoError("unshare(CLONE_NEWNET)", "test thread");
-        }
-        return BringLoopbackUp();
-      },
-      fn);
+  return RunOnThread(EnterPrivateNetns, fn);
 }
 
 absl::StatusOr<Lab> Lab::Up(LabOptions options) {

@@ -9,8 +9,9 @@
 // RunInNetns runs code on a thread that entered a namespace: setns(2) with
 // CLONE_NEWNET moves only the calling thread, and a socket stays in the
 // namespace it was created in, so it can be used from any thread afterwards.
+// EnterPrivateNetns / RunInPrivateNetns give a fresh namespace with only lo.
 //
-// Everything here needs root; callers check IsRoot() and GTEST_SKIP first.
+// Everything here needs root; tests say so with LAB_SKIP_UNLESS_ROOT first.
 
 #ifndef ONVIF_TESTS_LAB_LAB_H_
 #define ONVIF_TESTS_LAB_LAB_H_
@@ -41,6 +42,14 @@ struct CommandResult {
 
 bool IsRoot();
 
+// In a gtest test body or SetUp: skips the test unless this process is root,
+// with "needs root: <why>". (This header does not include gtest: the macro
+// expands only in tests.)
+#define LAB_SKIP_UNLESS_ROOT(why)                                          \
+  do {                                                                     \
+    if (!::onvif::lab::IsRoot()) GTEST_SKIP() << "needs root: " << (why); \
+  } while (0)
+
 // Path of lab.sh (compiled in).
 std::string LabScript();
 
@@ -58,9 +67,19 @@ absl::StatusOr<std::string> RunChecked(const std::vector<std::string>& argv);
 // and waits for it.
 absl::Status RunInNetns(const std::string& netns, const std::function<void()>& fn);
 
-// Runs fn on a new thread in a fresh private network namespace
-// (unshare(CLONE_NEWNET)) with lo up; the namespace vanishes when its last
-// socket is closed.
+// The one way tests get a private network namespace (tests/io and tests/net
+// both use it). Moves the CALLING THREAD into a fresh, empty network
+// namespace (unshare(CLONE_NEWNET)), brings its lo up, and verifies that it
+// worked: the namespace id changed and lo is the only interface. So the
+// host's interfaces are never used and nothing on the host is changed; the
+// namespace vanishes with the last thread and socket in it. Threads created
+// afterwards by this thread start in the same namespace.
+// Errors: PERMISSION_DENIED and the like from unshare (not root, a container
+// without CAP_SYS_ADMIN), or a failed check, naming what went wrong.
+absl::Status EnterPrivateNetns();
+
+// Runs fn on a new thread that called EnterPrivateNetns(), and waits for it;
+// fn is not run when entering failed. The caller's thread never moves.
 absl::Status RunInPrivateNetns(const std::function<void()>& fn);
 
 class Lab {

@@ -46,7 +46,26 @@ usage() {
   exit "${1:-2}"
 }
 
-valid_name() { [[ "$1" =~ ^[A-Za-z0-9_][A-Za-z0-9_.]{0,31}$ ]]; }
+# check_name CMD NAME: dies unless NAME is a valid lab prefix.
+check_name() {
+  [[ "$2" =~ ^[A-Za-z0-9_][A-Za-z0-9_.]{0,31}$ ]] ||
+    die "$1: --name must be 1-32 of [A-Za-z0-9_.] (got '$2')"
+}
+
+# name_only CMD ARGS...: for subcommands whose only option is --name; prints
+# the checked name (call as name=$(name_only CMD "$@") || exit 2).
+name_only() {
+  local cmd=$1 name=""
+  shift
+  while (($#)); do
+    case "$1" in
+      --name) name=${2:?--name needs a value}; shift 2 ;;
+      *) die "$cmd: unknown option '$1'" ;;
+    esac
+  done
+  check_name "$cmd" "$name"
+  echo "$name"
+}
 
 # The lab's namespaces: exactly PFX-host and PFX-cam<digits>, so prefix "t1"
 # never matches the lab "t12".
@@ -104,7 +123,7 @@ cmd_up() {
       *) die "up: unknown option '$1'" ;;
     esac
   done
-  valid_name "$name" || die "up: --name must be 1-32 of [A-Za-z0-9_.] (got '$name')"
+  check_name up "$name"
   [[ "$nics" =~ ^[0-9]+$ ]] && ((nics >= 1 && nics <= kMaxNics)) ||
     die "up: --nics must be 1..$kMaxNics (got '$nics')"
   [[ "$extras" =~ ^[0-9]+$ ]] && ((extras <= kMaxExtras)) ||
@@ -233,14 +252,8 @@ EOF
 }
 
 cmd_down() {
-  local name=""
-  while (($#)); do
-    case "$1" in
-      --name) name=${2:?--name needs a value}; shift 2 ;;
-      *) die "down: unknown option '$1'" ;;
-    esac
-  done
-  valid_name "$name" || die "down: --name must be 1-32 of [A-Za-z0-9_.] (got '$name')"
+  local name
+  name=$(name_only down "$@") || exit 2
   local ns removed=0
   for ns in $(lab_namespaces "$name"); do
     delete_namespace "$ns"
@@ -259,21 +272,15 @@ cmd_exec() {
       *) die "exec: unexpected '$1' (usage: exec --name PFX host|cam<i> -- CMD...)" ;;
     esac
   done
-  valid_name "$name" || die "exec: --name must be 1-32 of [A-Za-z0-9_.] (got '$name')"
+  check_name exec "$name"
   [[ -n "${where:-}" ]] || die "exec: say where: host or cam<i>"
   (($#)) || die "exec: no command after --"
   exec ip netns exec "$name-$where" "$@"
 }
 
 cmd_list() {
-  local name=""
-  while (($#)); do
-    case "$1" in
-      --name) name=${2:?--name needs a value}; shift 2 ;;
-      *) die "list: unknown option '$1'" ;;
-    esac
-  done
-  valid_name "$name" || die "list: --name must be 1-32 of [A-Za-z0-9_.] (got '$name')"
+  local name
+  name=$(name_only list "$@") || exit 2
   lab_namespaces "$name"
 }
 

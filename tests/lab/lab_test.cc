@@ -21,11 +21,6 @@
 namespace onvif::lab {
 namespace {
 
-#define SKIP_UNLESS_ROOT()                                                             \
-  do {                                                                                 \
-    if (!IsRoot()) GTEST_SKIP() << "needs root: creates network namespaces (lab.sh)"; \
-  } while (0)
-
 // Designated initializers would trip g++ 12's -Wmissing-field-initializers.
 LabOptions Options(int nics, std::string name = "") {
   LabOptions options;
@@ -57,7 +52,7 @@ bool PingOnce(const Lab& lab, const std::string& address) {
 }
 
 TEST(LabTest, TwoNicsUpPingDown) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   auto lab = Lab::Up(Options(2));
   ASSERT_TRUE(lab.ok()) << lab.status();
   const std::string name = lab->name();
@@ -88,7 +83,7 @@ TEST(LabTest, TwoNicsUpPingDown) {
 }
 
 TEST(LabTest, BridgedSegmentReachesEveryCameraAddress) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   LabOptions options = Options(2);
   options.bridge = true;
   auto lab = Lab::Up(options);
@@ -104,7 +99,7 @@ TEST(LabTest, BridgedSegmentReachesEveryCameraAddress) {
 }
 
 TEST(LabTest, ExtraAddressesAndLossRule) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   LabOptions options = Options(2);
   options.addresses_per_nic = 3;
   options.loss_percent = 20;
@@ -124,7 +119,7 @@ TEST(LabTest, ExtraAddressesAndLossRule) {
 }
 
 TEST(LabTest, FailureMidwayRemovesEverything) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   for (const char* step : {"namespaces", "links", "addresses", "routes", "loss"}) {
     LabOptions options = Options(2, UniqueLabName("labf"));
     options.loss_percent = 5;
@@ -138,7 +133,7 @@ TEST(LabTest, FailureMidwayRemovesEverything) {
 }
 
 TEST(LabTest, InvalidOptionsFailWithoutLeftovers) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   const std::string name = UniqueLabName("labi");
   LabOptions loss = Options(1, name);
   loss.loss_percent = 150;
@@ -155,7 +150,7 @@ TEST(LabTest, InvalidOptionsFailWithoutLeftovers) {
 }
 
 TEST(LabTest, ExistingLabIsRefusedAndKept) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   auto first = Lab::Up(Options(1));
   ASSERT_TRUE(first.ok()) << first.status();
   auto second = Lab::Up(Options(1, first->name()));
@@ -165,7 +160,7 @@ TEST(LabTest, ExistingLabIsRefusedAndKept) {
 }
 
 TEST(LabTest, DestructorRunsDownAndEndsProcessesInside) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   std::string name;
   int pid = 0;
   {
@@ -191,7 +186,7 @@ TEST(LabTest, DestructorRunsDownAndEndsProcessesInside) {
 }
 
 TEST(LabTest, ExecRunsInsideTheNamedNamespace) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   auto lab = Lab::Up(Options(2));
   ASSERT_TRUE(lab.ok()) << lab.status();
   const std::string links =

@@ -82,8 +82,8 @@ class FakeOsSysCalls : public OsSysCalls {
   SysCallResult Bind(int /*fd*/, const sockaddr* addr, socklen_t len) override {
     calls_.push_back({"bind", 0, 0, {}});
     if (bind_err_ != 0) return {-1, bind_err_};
-    if (auto a = SocketAddress::FromSockaddr(addr, len)) {
-      bound_ = a->port() != 0 ? *a : SocketAddress(a->ip(), kEphemeralPort);
+    if (const SocketAddress a = SocketAddress::FromSockaddr(addr, len); !a.empty()) {
+      bound_ = a.port() != 0 ? a : SocketAddress(a.ip(), kEphemeralPort);
     }
     return {0, 0};
   }
@@ -119,9 +119,10 @@ class FakeOsSysCalls : public OsSysCalls {
 
   SysCallResult GetSockName(int /*fd*/, sockaddr* addr, socklen_t* len) override {
     calls_.push_back({"getsockname", 0, 0, {}});
-    const socklen_t n = std::min(*len, bound_.length());
-    std::memcpy(addr, bound_.sockaddr_ptr(), n);
-    *len = bound_.length();
+    sockaddr_storage storage;
+    const socklen_t length = bound_.ToSockaddr(storage);
+    std::memcpy(addr, &storage, std::min(*len, length));
+    *len = length;
     return {0, 0};
   }
 

@@ -173,7 +173,7 @@ TEST(InterfaceTest, PrimaryAddressPrefersIpv6LinkLocal) {
 // --- Real interfaces, inside namespaces only (root) ---
 
 TEST(ReadInterfacesTest, PrivateNamespaceHasOnlyLoopback) {
-  if (!lab::IsRoot()) GTEST_SKIP() << "needs root: unshare(CLONE_NEWNET)";
+  LAB_SKIP_UNLESS_ROOT("unshare(CLONE_NEWNET)");
   absl::StatusOr<std::vector<Interface>> all;
   absl::StatusOr<std::vector<Interface>> selected;
   absl::StatusOr<std::vector<Interface>> named;
@@ -195,7 +195,7 @@ TEST(ReadInterfacesTest, PrivateNamespaceHasOnlyLoopback) {
 }
 
 TEST(ReadInterfacesTest, LabHostSeesItsVethNics) {
-  if (!lab::IsRoot()) GTEST_SKIP() << "needs root: creates network namespaces (lab.sh)";
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   absl::StatusOr<std::vector<Interface>> got;

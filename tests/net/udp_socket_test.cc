@@ -241,11 +241,6 @@ TEST(ListenerSocketFakeTest, OtherFailures) {
 
 // --- Real sockets, inside namespaces only (root) ---
 
-#define SKIP_UNLESS_ROOT()                                                                     \
-  do {                                                                                         \
-    if (!lab::IsRoot()) GTEST_SKIP() << "needs root: runs inside its own network namespaces"; \
-  } while (0)
-
 struct Received {
   std::string payload;
   SocketAddress peer;
@@ -271,14 +266,18 @@ std::optional<Received> ReceiveOne(const BoundSocket& sock, int timeout_ms) {
   if (!r.ok()) return std::nullopt;
   Received out;
   out.payload.assign(buf, static_cast<size_t>(r.rc));
-  out.peer = *SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&peer), msg.msg_namelen);
+  out.peer = SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&peer), msg.msg_namelen);
+  if (out.peer.empty()) return std::nullopt;
   out.info = ParseReceiveInfo(msg);
   return out;
 }
 
 bool SendTo(const BoundSocket& sock, std::string_view payload, const SocketAddress& to) {
+  sockaddr_storage storage;
+  const socklen_t length = to.ToSockaddr(storage);
   return RealSysCalls()
-      .SendTo(sock.fd.get(), payload.data(), payload.size(), 0, to.sockaddr_ptr(), to.length())
+      .SendTo(sock.fd.get(), payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&storage),
+              length)
       .ok();
 }
 
@@ -304,7 +303,7 @@ absl::StatusOr<BoundSocket> OpenIn(const std::string& netns, const std::string& 
 class LabSocketTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SKIP_UNLESS_ROOT();
+    LAB_SKIP_UNLESS_ROOT("runs inside its own network namespaces");
     lab::LabOptions options;
     options.nics = 2;
     auto lab = lab::Lab::Up(options);
@@ -334,7 +333,9 @@ TEST_F(LabSocketTest, ProbeSocketsOnTwoNicsGetUnicastWithArrivalIfindex) {
     ASSERT_TRUE(got.has_value()) << "nothing arrived on " << probe->interface_name;
     EXPECT_EQ(got->payload, "match");
     EXPECT_EQ(got->info.arrival_ifindex, probe->ifindex);
-    EXPECT_EQ(got->info.destination->ToString(), lab::Lab::HostAddress(i));
+    ASSERT_FALSE(got->info.destination.empty());
+    EXPECT_EQ(got->info.destination.ip().ToString(), lab::Lab::HostAddress(i));
+    EXPECT_EQ(got->info.destination.port(), 0);
     EXPECT_EQ(got->peer.ToString(), lab::Lab::CamAddress(i) + ":3702");
     EXPECT_FALSE(got->info.kernel_drops.has_value());  // SO_RXQ_OVFL reports only drops > 0
   }
@@ -355,7 +356,8 @@ TEST_F(LabSocketTest, ListenerGetsOnlyItsOwnInterfacesMulticast) {
     ASSERT_TRUE(got.has_value()) << "listener on n" << from << " got nothing";
     EXPECT_EQ(got->payload, hello);
     EXPECT_EQ(got->info.arrival_ifindex, listeners[from]->ifindex);
-    EXPECT_EQ(got->info.destination->ToString(), kWsdIpv4Group);
+    ASSERT_FALSE(got->info.destination.empty());
+    EXPECT_EQ(got->info.destination.ip().ToString(), kWsdIpv4Group);
     EXPECT_EQ(got->peer.ip().ToString(), lab::Lab::CamAddress(from));
     // IP_MULTICAST_ALL=0: the other NIC's listener, also on *:3702, hears nothing.
     auto other = ReceiveOne(*listeners[1 - from], 300);
@@ -387,7 +389,7 @@ TEST_F(LabSocketTest, ProbeMulticastLeavesByItsOwnNicAndTheReplyComesBack) {
 }
 
 TEST(LoopbackSocketTest, ProbeAndListenerOnLoInAPrivateNamespace) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("runs inside its own network namespaces");
   absl::StatusOr<BoundSocket> probe = absl::UnknownError("not run");
   absl::StatusOr<BoundSocket> listener = absl::UnknownError("not run");
   ASSERT_TRUE(lab::RunInPrivateNetns([&] {
@@ -412,7 +414,7 @@ TEST(LoopbackSocketTest, ProbeAndListenerOnLoInAPrivateNamespace) {
 }
 
 TEST(LoopbackSocketTest, RealEaddrinuseNamesAddressAndInterface) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("runs inside its own network namespaces");
   absl::StatusOr<BoundSocket> first = absl::UnknownError("not run");
   absl::StatusOr<BoundSocket> second = absl::UnknownError("not run");
   ASSERT_TRUE(lab::RunInPrivateNetns([&] {
