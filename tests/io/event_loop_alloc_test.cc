@@ -4,40 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <new>
 
 #include "absl/time/clock.h"
 #include "engine/io/event_loop.h"
 #include "tests/io/io_test_util.h"
+#include "tests/support/alloc_counter.h"
 
-namespace {
-std::atomic<long> g_allocations{0};
-
-void* CountedAlloc(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t size) { return CountedAlloc(size); }
-void* operator new[](std::size_t size) { return CountedAlloc(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace onvif::io {
 namespace {
@@ -87,11 +61,11 @@ TEST_P(EventLoopAllocTest, DrainingDatagramsAllocatesNothing) {
   ASSERT_EQ(SendNumbered(tx.get(), LocalAddress(rx_b.get()), kPerSocket, 1200), kPerSocket);
   handler.stop_at = 2 * kPerSocket;
 
-  const long before = g_allocations.load();
+  const long before = onvif::testing::AllocationCount();
   const auto start = std::chrono::steady_clock::now();
   const absl::Status status = (*loop)->Run();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const long during = g_allocations.load() - before;
+  const long during = onvif::testing::AllocationCount() - before;
   std::printf("[ drain    ] %zu queued datagrams of 1200 B on 2 sockets: %.2f ms, %.0f datagrams/s\n",
               handler.count, seconds * 1e3, handler.count / seconds);
   ASSERT_TRUE(status.ok()) << status;

@@ -3,38 +3,12 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "engine/wsd/scanner.h"
+#include "tests/support/alloc_counter.h"
 
-namespace {
-std::atomic<long> g_allocations{0};
-
-void* CountedAlloc(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t size) { return CountedAlloc(size); }
-void* operator new[](std::size_t size) { return CountedAlloc(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace onvif::wsd {
 namespace {
@@ -78,7 +52,7 @@ TEST(ScannerAllocTest, ScanDoesNotAllocate) {
   const std::vector<std::string> envelopes = Envelopes();
   Scanner scanner;  // may allocate its state, once
   std::size_t ok_count = 0;
-  const long before = g_allocations.load();
+  const long before = onvif::testing::AllocationCount();
   for (int round = 0; round < 3; ++round) {
     for (const std::string& xml : envelopes) {
       const ScanResult r = scanner.Scan(xml);
@@ -89,16 +63,16 @@ TEST(ScannerAllocTest, ScanDoesNotAllocate) {
       }
     }
   }
-  const long after = g_allocations.load();
+  const long after = onvif::testing::AllocationCount();
   EXPECT_EQ(after - before, 0);
   EXPECT_EQ(ok_count, 9u);  // three valid envelopes, three rounds
 }
 
 TEST(ScannerAllocTest, CounterWorks) {
-  const long before = g_allocations.load();
+  const long before = onvif::testing::AllocationCount();
   auto* p = new std::string(100, 'x');
   delete p;
-  EXPECT_GT(g_allocations.load(), before);
+  EXPECT_GT(onvif::testing::AllocationCount(), before);
 }
 
 }  // namespace
