@@ -23,24 +23,16 @@
 
 #include "benchmark/benchmark.h"
 #include "engine/dedup/seen_table.h"
+#include "tests/support/random_uuid.h"
 
 namespace onvif::dedup {
 namespace {
 
+using ::onvif::testing::RandomUrnUuid;
+
 [[noreturn]] void Die(const char* what) {
   std::fprintf(stderr, "seen_table_bench: verification failed: %s\n", what);
   std::abort();
-}
-
-std::string Uuid(std::mt19937_64& rng) {
-  const std::uint64_t a = rng();
-  const std::uint64_t b = rng();
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "urn:uuid:%08x-%04x-4%03x-a%03x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>(a >> 16) & 0xffffu,
-                static_cast<unsigned>(a) & 0xfffu, static_cast<unsigned>(b >> 48) & 0xfffu,
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buffer;
 }
 
 // Keys copied back to back into one buffer, viewed in that order.
@@ -79,7 +71,7 @@ struct Workload {
 Workload MakeWorkload(std::size_t entries, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   Workload workload;
-  for (std::size_t i = 0; i < entries; ++i) workload.keys.push_back(Uuid(rng));
+  for (std::size_t i = 0; i < entries; ++i) workload.keys.push_back(RandomUrnUuid(rng));
   std::vector<const std::string*> order;
   for (const std::string& key : workload.keys) order.push_back(&key);
   std::shuffle(order.begin(), order.end(), rng);
@@ -110,7 +102,7 @@ SeenTable MakeTable(std::size_t entries) {
 void VerifyAgainstReference() {
   std::mt19937_64 rng(99);
   std::vector<std::string> keys;
-  for (int i = 0; i < 3'000; ++i) keys.push_back(Uuid(rng));
+  for (int i = 0; i < 3'000; ++i) keys.push_back(RandomUrnUuid(rng));
   SeenTable table = MakeTable(2'048);
   std::unordered_set<std::string> reference;
   for (int i = 0; i < 100'000; ++i) {

@@ -18,22 +18,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "engine/dedup/seen_table.h"
 #include "gtest/gtest.h"
+#include "tests/support/random_uuid.h"
 
 namespace onvif::dedup {
 namespace {
 
-constexpr int kThreads = 4;
+using ::onvif::testing::RandomUrnUuid;
 
-std::string Uuid(std::mt19937_64& rng) {
-  const std::uint64_t a = rng();
-  const std::uint64_t b = rng();
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "urn:uuid:%08x-%04x-4%03x-a%03x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>(a >> 16) & 0xffffu,
-                static_cast<unsigned>(a) & 0xfffu, static_cast<unsigned>(b >> 48) & 0xfffu,
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buffer;
-}
+constexpr int kThreads = 4;
 
 // Sixteen hash values for 1000+ keys: long collision chains, and most
 // claims race another thread's claim of a slot with the same tag.
@@ -151,7 +143,7 @@ void CheckAgainstOffers(const Table& table, const std::vector<std::string>& keys
 TEST(SeenTableStress, OverlappingKeysRandomOrder) {
   std::mt19937_64 rng(1);
   std::vector<std::string> keys;
-  for (int i = 0; i < 20'000; ++i) keys.push_back(Uuid(rng));
+  for (int i = 0; i < 20'000; ++i) keys.push_back(RandomUrnUuid(rng));
   auto table = SeenTable::Create(32'768, 2 << 20);
   ASSERT_TRUE(table.ok());
   std::vector<std::vector<Op>> ops;
@@ -175,7 +167,7 @@ TEST(SeenTableStress, SameKeysSameOrder) {
   std::mt19937_64 rng(2);
   for (int round = 0; round < 60; ++round) {
     std::vector<std::string> keys;
-    for (int i = 0; i < 2'000; ++i) keys.push_back(Uuid(rng));
+    for (int i = 0; i < 2'000; ++i) keys.push_back(RandomUrnUuid(rng));
     auto table = SeenTable::Create(2'048, 1 << 20);
     ASSERT_TRUE(table.ok());
     std::vector<std::uint32_t> order(keys.size());
@@ -194,7 +186,7 @@ TEST(SeenTableStress, SameKeysSameOrder) {
 TEST(SeenTableStress, ForcedCollisions) {
   std::mt19937_64 rng(3);
   std::vector<std::string> keys;
-  for (int i = 0; i < 1'000; ++i) keys.push_back(Uuid(rng));
+  for (int i = 0; i < 1'000; ++i) keys.push_back(RandomUrnUuid(rng));
   auto table = BasicSeenTable<SixteenHashes>::Create(1'024, 1 << 20);
   ASSERT_TRUE(table.ok());
   std::vector<std::uint32_t> order(keys.size());
@@ -214,7 +206,7 @@ TEST(SeenTableStress, ForcedCollisions) {
 TEST(SeenTableStress, FloodIntoSmallTable) {
   std::mt19937_64 rng(4);
   std::vector<std::string> keys;
-  for (int i = 0; i < 20'000; ++i) keys.push_back(Uuid(rng));
+  for (int i = 0; i < 20'000; ++i) keys.push_back(RandomUrnUuid(rng));
   auto table = SeenTable::Create(1'024, 1 << 20);
   ASSERT_TRUE(table.ok());
   std::vector<std::vector<Op>> ops;
@@ -244,7 +236,7 @@ TEST(SeenTableStress, FloodIntoSmallTable) {
     EXPECT_EQ(table->Find(keys[k]).has_value(), news[k] == 1) << keys[k];
   }
   std::mt19937_64 fresh(5);
-  while (table->Insert(Uuid(fresh), 0).result == InsertResult::kNew) {
+  while (table->Insert(RandomUrnUuid(fresh), 0).result == InsertResult::kNew) {
   }
   EXPECT_EQ(table->size(), table->capacity());
   std::size_t visited = 0;
@@ -257,7 +249,7 @@ TEST(SeenTableStress, FloodIntoSmallTable) {
 TEST(SeenTableStress, ArenaExhaustion) {
   std::mt19937_64 rng(6);
   std::vector<std::string> keys;
-  for (int i = 0; i < 4'000; ++i) keys.push_back(Uuid(rng));
+  for (int i = 0; i < 4'000; ++i) keys.push_back(RandomUrnUuid(rng));
   constexpr std::size_t kArena = 45 * 500 + 17;
   auto table = SeenTable::Create(8'192, kArena);
   ASSERT_TRUE(table.ok());

@@ -14,20 +14,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "gtest/gtest.h"
+#include "tests/support/random_uuid.h"
 
 namespace onvif::dedup {
 namespace {
 
-std::string Uuid(std::mt19937_64& rng) {
-  const std::uint64_t a = rng();
-  const std::uint64_t b = rng();
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "urn:uuid:%08x-%04x-4%03x-a%03x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>(a >> 16) & 0xffffu,
-                static_cast<unsigned>(a) & 0xfffu, static_cast<unsigned>(b >> 48) & 0xfffu,
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buffer;
-}
+using ::onvif::testing::RandomUrnUuid;
 
 // Hashes that force collisions.
 struct ConstantHash {
@@ -193,7 +185,7 @@ template <typename Hash>
 void RunModel(std::uint64_t seed, int operations) {
   std::mt19937_64 rng(seed);
   std::vector<std::string> pool;
-  for (int i = 0; i < 400; ++i) pool.push_back(Uuid(rng));
+  for (int i = 0; i < 400; ++i) pool.push_back(RandomUrnUuid(rng));
   pool.push_back("");
   pool.push_back("urn:uuid:");
   pool.push_back("urn:uuid:a");
@@ -274,7 +266,7 @@ TEST(SeenTableCollision, ConstantHashKeepsKeysDistinct) {
   ASSERT_TRUE(table.ok());
   std::mt19937_64 rng(11);
   std::vector<std::string> keys;
-  for (int i = 0; i < 200; ++i) keys.push_back(Uuid(rng));
+  for (int i = 0; i < 200; ++i) keys.push_back(RandomUrnUuid(rng));
   keys.push_back(keys[0] + "x");          // same prefix, longer
   keys.push_back(keys[1].substr(0, 20));  // a prefix
   std::vector<std::uint32_t> slots;
@@ -294,7 +286,7 @@ TEST(SeenTableCollision, ConstantHashKeepsKeysDistinct) {
     EXPECT_EQ(entry->interface_mask, 6u);
   }
   EXPECT_EQ(table->size(), keys.size());
-  EXPECT_FALSE(table->Find(Uuid(rng)).has_value());
+  EXPECT_FALSE(table->Find(RandomUrnUuid(rng)).has_value());
   EXPECT_FALSE(table->Find(keys[0].substr(0, 44)).has_value());
 }
 
@@ -326,12 +318,12 @@ TEST(SeenTableFull, CapacityExhausted) {
   std::mt19937_64 rng(3);
   std::vector<std::string> keys;
   for (int i = 0; i < 4; ++i) {
-    keys.push_back(Uuid(rng));
+    keys.push_back(RandomUrnUuid(rng));
     EXPECT_EQ(table->Insert(keys.back(), 0, 1).result, InsertResult::kNew);
   }
   const std::size_t arena_used = table->key_arena_used();
   for (int i = 0; i < 10'000; ++i) {
-    const InsertOutcome outcome = table->Insert(Uuid(rng), 1, 1);
+    const InsertOutcome outcome = table->Insert(RandomUrnUuid(rng), 1, 1);
     ASSERT_EQ(outcome.result, InsertResult::kFull);
     ASSERT_EQ(outcome.slot, kNoSlot);
   }
