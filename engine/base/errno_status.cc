@@ -2,16 +2,13 @@
 
 #include <cerrno>
 
-#include "absl/strings/str_cat.h"
+#include "engine/base/strings.h"
 
 namespace onvif::base {
 
 absl::Status ErrnoError(int err, std::string_view op, std::string_view where) {
-  // absl::string_view is not std::string_view in this (Debian) abseil build.
-  const absl::string_view op_view(op.data(), op.size());
-  if (where.empty()) return absl::ErrnoToStatus(err, op_view);
-  return absl::ErrnoToStatus(
-      err, absl::StrCat(op_view, " on ", absl::string_view(where.data(), where.size())));
+  if (where.empty()) return absl::ErrnoToStatus(err, ToAbsl(op));
+  return absl::ErrnoToStatus(err, StrCat(op, " on ", where));
 }
 
 absl::Status LastErrnoError(std::string_view op, std::string_view where) {

@@ -9,9 +9,9 @@
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
 
+#include "engine/base/strings.h"
 #include "engine/wsd/builder.h"
 #include "engine/wsd/constants.h"
 #include "engine/wsd/scanner.h"
@@ -20,21 +20,7 @@
 namespace onvif {
 namespace {
 
-// absl::StrCat does not take std::string_view with Debian's abseil (built
-// with its own absl::string_view); this small concatenation does.
-template <typename... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  const auto append = [&out](const auto& part) {
-    if constexpr (std::is_integral_v<std::decay_t<decltype(part)>>) {
-      out += std::to_string(part);
-    } else {
-      out += std::string_view(part);
-    }
-  };
-  (append(parts), ...);
-  return out;
-}
+using ::onvif::base::StrCat;
 
 struct RunResult {
   int exit_status = -1;
@@ -63,11 +49,11 @@ class OnvifScanTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    const std::string command = Cat("rm -rf '", dir_, "'");
+    const std::string command = StrCat("rm -rf '", dir_, "'");
     EXPECT_EQ(std::system(command.c_str()), 0);
   }
 
-  std::string Path(std::string_view name) const { return Cat(dir_, "/", name); }
+  std::string Path(std::string_view name) const { return StrCat(dir_, "/", name); }
 
   std::string Write(std::string_view name, std::string_view data) const {
     const std::string path = Path(name);
@@ -79,9 +65,9 @@ class OnvifScanTest : public ::testing::Test {
   // from stdin_path (default: /dev/null).
   RunResult Run(const std::vector<std::string>& args,
                 const std::string& stdin_path = "/dev/null") const {
-    std::string command = Cat("cd '", dir_, "' && '", ONVIF_SCAN_BINARY, "'");
-    for (const std::string& arg : args) command += Cat(" '", arg, "'");
-    command += Cat(" <'", stdin_path, "' >'", Path("stdout"), "' 2>'", Path("stderr"),
+    std::string command = StrCat("cd '", dir_, "' && '", ONVIF_SCAN_BINARY, "'");
+    for (const std::string& arg : args) command += StrCat(" '", arg, "'");
+    command += StrCat(" <'", stdin_path, "' >'", Path("stdout"), "' 2>'", Path("stderr"),
                     "'");
     RunResult result;
     const int status = std::system(command.c_str());
@@ -115,7 +101,7 @@ std::string CameraReply() {
 }
 
 std::string CameraLine(std::string_view file) {
-  return Cat(
+  return StrCat(
       R"({"file":")", file, R"(","ok":true,)",
       R"("action":"http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches",)",
       R"("message_id":"urn:uuid:00000000-0000-4000-8000-000000000002",)",
@@ -139,7 +125,7 @@ std::string ErrorLine(std::string_view file, std::string_view bytes) {
   wsd::Scanner scanner;
   const wsd::ScanResult result = scanner.Scan(bytes);
   EXPECT_FALSE(result.ok()) << "expected these bytes to be rejected";
-  return Cat(R"({"file":")", file, R"(","ok":false,"error":")",
+  return StrCat(R"({"file":")", file, R"(","ok":false,"error":")",
                       wsd::ScanErrorName(result.error), R"(","offset":)", result.offset, "}\n");
 }
 
@@ -157,7 +143,7 @@ TEST_F(OnvifScanTest, AbsentFieldsAreAbsentKeys) {
   const std::string path = Write("probe.xml", probe);
   const RunResult result = Run({path});
   EXPECT_EQ(result.out,
-            Cat(R"({"file":")", path, R"(","ok":true,)",
+            StrCat(R"({"file":")", path, R"(","ok":true,)",
                          R"("action":"http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe",)",
                          R"("message_id":"urn:uuid:00000000-0000-4000-8000-000000000001",)",
                          R"("to":"urn:schemas-xmlsoap-org:ws:2005:04:discovery",)",
@@ -183,7 +169,7 @@ TEST_F(OnvifScanTest, MalformedMissingAndGoodInOrder) {
   const std::string missing = Path("missing.xml");
   const RunResult result = Run({bad1, good, missing, bad2});
   EXPECT_EQ(result.out,
-            Cat(ErrorLine(bad1, truncated), CameraLine(good),
+            StrCat(ErrorLine(bad1, truncated), CameraLine(good),
                          R"({"file":")", missing,
                          R"(","ok":false,"error":"io","message":"open: No such file or directory"})",
                          "\n", ErrorLine(bad2, mismatched)));
@@ -193,7 +179,7 @@ TEST_F(OnvifScanTest, MalformedMissingAndGoodInOrder) {
 
 TEST_F(OnvifScanTest, DirectoryIsAnIoError) {
   const RunResult result = Run({dir_});
-  EXPECT_EQ(result.out, Cat(R"({"file":")", dir_,
+  EXPECT_EQ(result.out, StrCat(R"({"file":")", dir_,
                                      R"(","ok":false,"error":"io","message":"read: Is a directory"})",
                                      "\n"));
   EXPECT_EQ(result.exit_status, 1);
@@ -220,7 +206,7 @@ TEST_F(OnvifScanTest, InvalidUtf8IsReplacedInOutput) {
   const std::string path = Write("bye.xml", bye);
   const RunResult result = Run({path});
   EXPECT_EQ(result.out,
-            Cat(R"({"file":")", path, R"(","ok":true,)",
+            StrCat(R"({"file":")", path, R"(","ok":true,)",
                          R"("action":"http://schemas.xmlsoap.org/ws/2005/04/discovery/Bye",)",
                          R"("message_id":"urn:uuid:00000000-0000-4000-8000-000000000003",)",
                          R"("to":"urn:schemas-xmlsoap-org:ws:2005:04:discovery",)",

@@ -10,10 +10,10 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "engine/base/strings.h"
 #include "engine/wsd/constants.h"
 #include "engine/wsd/scanner.h"
 #include "gtest/gtest.h"
@@ -21,21 +21,7 @@
 namespace onvif::wsd {
 namespace {
 
-// absl::StrCat does not take std::string_view with Debian's abseil (built
-// with its own absl::string_view); this small concatenation does.
-template <typename... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  const auto append = [&out](const auto& part) {
-    if constexpr (std::is_integral_v<std::decay_t<decltype(part)>>) {
-      out += std::to_string(part);
-    } else {
-      out += std::string_view(part);
-    }
-  };
-  (append(parts), ...);
-  return out;
-}
+using ::onvif::base::StrCat;
 
 // ---- Owned, comparable view of a scanned envelope -------------------------
 
@@ -70,11 +56,11 @@ struct MessageValues {
 };
 
 std::string Describe(const std::optional<std::string>& value) {
-  return value ? Cat("\"", *value, "\"") : "absent";
+  return value ? StrCat("\"", *value, "\"") : "absent";
 }
 
 std::string Describe(const std::optional<std::vector<std::string>>& values) {
-  return values ? Cat("[", absl::StrJoin(*values, ", "), "]") : "absent";
+  return values ? StrCat("[", absl::StrJoin(*values, ", "), "]") : "absent";
 }
 
 void PrintTo(const MessageValues& m, std::ostream* os) {
@@ -97,7 +83,7 @@ void PrintTo(const MessageValues& m, std::ostream* os) {
     }
     *os << " scopes=" << Describe(e.scopes) << " match_by=" << Describe(e.match_by)
         << " xaddrs=" << Describe(e.xaddrs) << " metadata_version="
-        << (e.metadata_version ? Cat(*e.metadata_version) : "absent");
+        << (e.metadata_version ? StrCat(*e.metadata_version) : "absent");
   }
 }
 
@@ -204,7 +190,7 @@ const QNameSpec kDevice{std::string(kNsOnvifDevice), std::string(kTypeDevice)};
 
 DeviceDescription TypicalCamera(int index = 0) {
   DeviceDescription d;
-  d.endpoint = Cat("urn:uuid:4f1c2b7a-0c3d-4e5f-8a9b-0000000000", 10 + index);
+  d.endpoint = StrCat("urn:uuid:4f1c2b7a-0c3d-4e5f-8a9b-0000000000", 10 + index);
   d.types = {kNvt, kDevice};
   d.scopes = {
       "onvif://www.onvif.org/type/video_encoder",
@@ -219,8 +205,8 @@ DeviceDescription TypicalCamera(int index = 0) {
       "onvif://www.onvif.org/location/city/berlin",
       "onvif://www.onvif.org/location/building/warehouse-7",
   };
-  d.xaddrs = {Cat("http://192.168.1.", 64 + index, "/onvif/device_service"),
-              Cat("https://192.168.1.", 64 + index, "/onvif/device_service"),
+  d.xaddrs = {StrCat("http://192.168.1.", 64 + index, "/onvif/device_service"),
+              StrCat("https://192.168.1.", 64 + index, "/onvif/device_service"),
               "http://169.254.17.4/onvif/device_service",
               "http://[fe80::4a2c:aff:fe01:2345]/onvif/device_service"};
   d.metadata_version = 7 + static_cast<std::uint64_t>(index);
