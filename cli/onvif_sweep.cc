@@ -1,0 +1,282 @@
+// onvif-sweep: finds the ONVIF cameras (WS-Discovery Target Services) on
+// every interface of this host at once and prints one deduplicated list.
+//
+// Thin by design (STYLE.md): flags in, engine/sweep does the work, printing
+// out. Flags are absl flags, parsed here with absl's flag reflection so that
+// every usage error exits 2 (absl::ParseCommandLine exits 1) and --iface,
+// --exclude and --scopes can be repeated (absl keeps only the last value).
+//
+// Exit status: 0 after a sweep; 2 on bad flags or when no interface can be
+// used; 3 when --expect N was given and fewer devices were found; 1 when the
+// sweep itself failed.
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "engine/sweep/output.h"
+#include "engine/sweep/probe_types.h"
+#include "engine/sweep/sweeper.h"
+
+ABSL_FLAG(std::vector<std::string>, iface, {},
+          "Interface to sweep (repeatable, or comma-separated). Default: every interface "
+          "that is up, has carrier, is multicast-capable and has an IPv4 address; "
+          "loopback only when named.");
+ABSL_FLAG(std::vector<std::string>, exclude, {},
+          "Interface not to sweep (repeatable, or comma-separated).");
+ABSL_FLAG(std::string, types, "dn:NetworkVideoTransmitter",
+          "Probe Types: QNames dn:NetworkVideoTransmitter, tds:Device, wsdp:Device or "
+          "{namespace}Local, comma-separated; 'any' sends no Types (every device answers).");
+ABSL_FLAG(std::vector<std::string>, scopes, {},
+          "Probe Scopes (URIs, MatchBy rfc3986; repeatable or comma-separated): only "
+          "devices with a matching scope answer.");
+ABSL_FLAG(bool, filter, false,
+          "Also drop replies whose Types/Scopes do not match --types/--scopes "
+          "(for devices that ignore the Probe's filter).");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5),
+          "Hard cap on the sweep's duration (e.g. 5s, 1500ms).");
+ABSL_FLAG(absl::Duration, quiet, absl::Milliseconds(200),
+          "Adaptive end: stop once the last Probe + 500 ms (APP_MAX_DELAY) has passed and "
+          "no new device has appeared for this long.");
+ABSL_FLAG(int32_t, repeat, 4,
+          "Probe sends per interface in total (SOAP-over-UDP retransmission: same bytes, "
+          "rand[50,250] ms apart, doubling to 500 ms), 1..16.");
+ABSL_FLAG(int64_t, rcvbuf, 8 << 20,
+          "Receive buffer per probe socket in bytes (SO_RCVBUFFORCE when root); 0 keeps "
+          "the kernel default.");
+ABSL_FLAG(int32_t, threads, 0,
+          "Worker threads; interfaces are split among them. 0: min(cores, interfaces).");
+ABSL_FLAG(std::string, backend, "auto", "Event loop backend: auto or epoll.");
+ABSL_FLAG(std::string, format, "table",
+          "Output: table (for people), json (one document), ndjson (a line per device as "
+          "it is found, then a summary line).");
+ABSL_FLAG(int64_t, expect, -1,
+          "Exit 3 when fewer than this many devices are found (load tests). -1: off.");
+ABSL_FLAG(uint64_t, seed, 0, "Seed for the schedule and MessageIDs (0: random).");
+
+namespace onvif {
+namespace {
+
+constexpr int kExitBadUsage = 2;
+constexpr int kExitShortfall = 3;
+
+constexpr const char* kFlagNames[] = {"iface",  "exclude", "types",   "scopes",  "filter",
+                                      "timeout", "quiet",  "repeat",  "rcvbuf",  "threads",
+                                      "backend", "format", "expect",  "seed"};
+
+std::string Usage() {
+  std::string out =
+      "Usage: onvif-sweep [FLAGS]\n"
+      "Sends WS-Discovery Probes on every chosen interface at once and prints each ONVIF\n"
+      "device once, with the interfaces it answered on.\n\nFlags:\n";
+  for (const char* name : kFlagNames) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    absl::StrAppend(&out, "  --", name, " (default: ", flag->DefaultValue(), ")\n      ",
+                    flag->Help(), "\n");
+  }
+  absl::StrAppend(&out,
+                  "  --help\n      This text.\n\n"
+                  "Exit status: 0 after a sweep; 2 on bad flags or no usable interface;\n"
+                  "3 when --expect N was given and fewer were found; 1 if the sweep failed.\n");
+  return out;
+}
+
+[[noreturn]] void UsageError(std::string_view message) {
+  std::fprintf(stderr, "onvif-sweep: %.*s\nRun 'onvif-sweep --help' for the flags.\n",
+               static_cast<int>(message.size()), message.data());
+  std::exit(kExitBadUsage);
+}
+
+bool IsRepeatable(absl::string_view name) {
+  return name == "iface" || name == "exclude" || name == "scopes";
+}
+
+// Parses argv into the absl flags; repeatable flags accumulate into *lists.
+void ParseFlags(int argc, char** argv, std::vector<std::string>* ifaces,
+                std::vector<std::string>* excludes, std::vector<std::string>* scopes) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg.size() < 2 || arg[0] != '-') UsageError(absl::StrCat("unexpected argument '", arg, "'"));
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    absl::string_view name = arg;
+    std::optional<absl::string_view> value;
+    if (const std::size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    if (name == "help" || name == "h") {
+      std::fputs(Usage().c_str(), stdout);
+      std::exit(0);
+    }
+    const absl::CommandLineFlag* flag = nullptr;
+    for (const char* known : kFlagNames) {
+      if (name == known) flag = absl::FindCommandLineFlag(known);
+    }
+    if (flag == nullptr) UsageError(absl::StrCat("unknown flag --", name));
+    if (!value.has_value()) {
+      if (flag->IsOfType<bool>()) {
+        value = "true";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        UsageError(absl::StrCat("--", name, " needs a value"));
+      }
+    }
+    if (IsRepeatable(name)) {
+      std::vector<std::string>* list = name == "iface" ? ifaces : name == "exclude" ? excludes : scopes;
+      for (absl::string_view item :
+           absl::StrSplit(*value, ',', absl::SkipEmpty())) {
+        list->emplace_back(item);
+      }
+      if (list->empty() || value->empty()) UsageError(absl::StrCat("--", name, " needs a value"));
+      continue;
+    }
+    std::string error;
+    if (!const_cast<absl::CommandLineFlag*>(flag)->ParseFrom(*value, &error)) {
+      UsageError(absl::StrCat("--", name, "=", *value, ": ", error));
+    }
+  }
+}
+
+// Prints the progress line (only when stderr is a terminal) and turns
+// SIGINT / SIGTERM into Sweeper::Stop, until `done`.
+void Supervise(sweep::Sweeper& sweeper, const std::atomic<bool>& done, bool progress) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  const timespec tick = {0, 100'000'000};
+  bool printed = false;
+  while (!done.load()) {
+    if (sigtimedwait(&signals, nullptr, &tick) > 0) sweeper.Stop();
+    if (progress && !done.load()) {
+      const sweep::Progress p = sweeper.GetProgress();
+      std::fprintf(stderr, "\r\033[Ksweeping: %zu devices, %llu datagrams, %lld ms", p.devices,
+                   static_cast<unsigned long long>(p.datagrams),
+                   static_cast<long long>(absl::ToInt64Milliseconds(p.elapsed)));
+      printed = true;
+    }
+  }
+  if (printed) std::fputs("\r\033[K", stderr);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> ifaces, excludes, scopes;
+  ParseFlags(argc, argv, &ifaces, &excludes, &scopes);
+
+  sweep::SweepOptions options;
+  options.interfaces.include = ifaces;
+  options.interfaces.exclude = excludes;
+  auto types = sweep::ParseTypes(absl::GetFlag(FLAGS_types));
+  if (!types.ok()) UsageError(absl::StrCat("--types: ", types.status().message()));
+  options.types = *std::move(types);
+  options.scopes = scopes;
+  options.filter_replies = absl::GetFlag(FLAGS_filter);
+  options.timeout = absl::GetFlag(FLAGS_timeout);
+  options.quiet = absl::GetFlag(FLAGS_quiet);
+  if (options.timeout <= absl::ZeroDuration()) UsageError("--timeout must be positive");
+  if (options.quiet < absl::ZeroDuration()) UsageError("--quiet must not be negative");
+  options.repeat = absl::GetFlag(FLAGS_repeat);
+  if (options.repeat < 1 || options.repeat > sweep::kMaxRepeat) {
+    UsageError(absl::StrCat("--repeat must be 1..", sweep::kMaxRepeat));
+  }
+  const int64_t rcvbuf = absl::GetFlag(FLAGS_rcvbuf);
+  if (rcvbuf < 0 || rcvbuf > (int64_t{1} << 30)) UsageError("--rcvbuf must be 0..1073741824");
+  options.rcvbuf_bytes = static_cast<int>(rcvbuf);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  if (options.threads < 0 || options.threads > 64) UsageError("--threads must be 0..64");
+  const std::string backend = absl::GetFlag(FLAGS_backend);
+  if (backend == "auto") {
+    options.backend = io::Backend::kAuto;
+  } else if (backend == "epoll") {
+    options.backend = io::Backend::kEpoll;
+  } else {
+    UsageError(absl::StrCat("--backend must be auto or epoll (got '", backend, "')"));
+  }
+  auto format = sweep::ParseFormat(absl::GetFlag(FLAGS_format));
+  if (!format.ok()) UsageError(absl::StrCat("--format: ", format.status().message()));
+  const int64_t expect = absl::GetFlag(FLAGS_expect);
+  if (expect < -1) UsageError("--expect must be >= 0 (or -1 for off)");
+  options.seed = absl::GetFlag(FLAGS_seed);
+  if (*format == sweep::Format::kNdjson) {
+    options.on_found = [](const sweep::DeviceInfo& device) {
+      const std::string line = sweep::FormatFoundEvent(device);
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fflush(stdout);
+    };
+  }
+
+  // Signals are taken by the supervisor thread; block them before any
+  // worker exists so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto sweeper = sweep::Sweeper::Create(std::move(options));
+  if (!sweeper.ok()) {
+    // Interface selection and socket setup fail with NotFound /
+    // FailedPrecondition; InvalidArgument is a bad combination of flags.
+    const absl::StatusCode code = sweeper.status().code();
+    const bool no_interface =
+        code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition;
+    std::fprintf(stderr, "onvif-sweep: %s%s\n", no_interface ? "no usable interface: " : "",
+                 std::string(sweeper.status().message()).c_str());
+    return no_interface || code == absl::StatusCode::kInvalidArgument ? kExitBadUsage : 1;
+  }
+  for (const std::string& warning : (*sweeper)->warnings()) {
+    std::fprintf(stderr, "onvif-sweep: skipping %s\n", warning.c_str());
+  }
+
+  std::atomic<bool> done{false};
+  std::thread supervisor(Supervise, std::ref(**sweeper), std::cref(done), isatty(STDERR_FILENO) == 1);
+  absl::StatusOr<sweep::SweepResult> result = (*sweeper)->Run();
+  done = true;
+  supervisor.join();
+  if (!result.ok()) {
+    std::fprintf(stderr, "onvif-sweep: %s\n", std::string(result.status().message()).c_str());
+    return 1;
+  }
+  std::string out;
+  switch (*format) {
+    case sweep::Format::kTable:
+      out = sweep::FormatTable(*result);
+      break;
+    case sweep::Format::kJson:
+      out = sweep::FormatJson(*result);
+      break;
+    case sweep::Format::kNdjson:
+      out = sweep::FormatSummaryEvent(result->devices.size(), result->stats);
+      break;
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  if (expect >= 0 && result->devices.size() < static_cast<std::size_t>(expect)) {
+    std::fprintf(stderr, "onvif-sweep: found %zu devices, expected at least %lld\n",
+                 result->devices.size(), static_cast<long long>(expect));
+    return kExitShortfall;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace onvif
+
+int main(int argc, char** argv) { return onvif::Main(argc, argv); }

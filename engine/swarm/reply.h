@@ -1,0 +1,95 @@
+// Pre-rendered ProbeMatches for every camera of the swarm, sent without
+// copying.
+//
+// Design note
+// -----------
+// A ProbeMatches differs per Probe in two values only: its own MessageID
+// (fresh per message, WS-Addressing) and RelatesTo (= the Probe's MessageID,
+// WS-Discovery 2005/04 section 5.3). It differs per interface in one more:
+// the XAddr host when the camera has no address of its own. So each camera's
+// reply is rendered once at start (wsd::RenderProbeMatches, with a marker in
+// the XAddr host) into one arena, and split at those three values. At send
+// time the reply is a gather list of kReplyIovecs pieces: four constant
+// pieces of the arena and the three per-send values, so the kernel copies
+// the bytes straight from the arena and the hot path copies nothing
+// (sendmmsg takes the iovecs). Gather() joins them for tests.
+//
+// FastRng is splitmix64: a few ns per id, so 100,000 fresh MessageIDs per
+// Probe cost well under a millisecond. Ids need to be unique, not secret.
+
+#ifndef ONVIF_ENGINE_SWARM_REPLY_H_
+#define ONVIF_ENGINE_SWARM_REPLY_H_
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/wsd/builder.h"
+
+namespace onvif::swarm {
+
+class FastRng {
+ public:
+  explicit FastRng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t Next();
+  // Uniform in [0, bound]; bound < 2^32.
+  std::uint32_t UpTo(std::uint32_t bound);
+
+ private:
+  std::uint64_t state_;
+};
+
+// Writes a fresh "urn:uuid:" version-4 id of exactly wsd::kMessageIdSize bytes.
+void WriteMessageId(FastRng& rng, char* out);
+
+// What Describe() puts where the XAddr host goes; replaced per send.
+inline constexpr std::string_view kHostMarker = "swarm-host-marker.invalid:1";
+inline constexpr int kReplyIovecs = 7;
+
+class ReplyStore {
+ public:
+  // Reserves for `cameras` replies of about `bytes_each`.
+  void Reserve(std::size_t cameras, std::size_t bytes_each);
+  // Renders one camera's ProbeMatches; `device` must carry kHostMarker as the
+  // host of its XAddr (Describe(camera, kHostMarker)).
+  void Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence);
+  std::size_t size() const { return replies_.size(); }
+  std::size_t arena_bytes() const { return arena_.size(); }
+
+  // Fills iov[0..kReplyIovecs) with camera `index`'s reply. The views must
+  // stay alive until the send; relates_to_escaped is the Probe's MessageID
+  // XML-escaped (wsd::AppendXmlEscaped). Allocates nothing.
+  void Fill(std::uint32_t index, std::string_view message_id, std::string_view relates_to_escaped,
+            std::string_view host_port, iovec* iov) const;
+
+ private:
+  struct Reply {
+    std::uint32_t begin = 0;       // in arena_
+    std::uint32_t message_id = 0;  // offsets relative to begin
+    std::uint32_t message_id_end = 0;
+    std::uint32_t relates_to = 0;  // rendered empty: begin == end
+    std::uint32_t host = 0;
+    std::uint32_t host_end = 0;
+    std::uint32_t size = 0;
+  };
+  std::string arena_;
+  std::vector<Reply> replies_;
+};
+
+// The SOAP 1.2 fault a Target Service returns to a unicast Probe whose
+// Scopes/@MatchBy it does not support (WS-Discovery 2005/04 section 5.1:
+// Code Sender, Subcode d:MatchingRuleNotSupported, Detail listing the
+// supported rules). Never sent for a multicast Probe. Cold path: allocates.
+std::string BuildMatchingRuleFault(std::string_view message_id, std::string_view relates_to);
+
+// Joins a gather list (tests, debugging).
+std::string Gather(std::span<const iovec> iov);
+
+}  // namespace onvif::swarm
+
+#endif  // ONVIF_ENGINE_SWARM_REPLY_H_

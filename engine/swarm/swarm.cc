@@ -1,0 +1,547 @@
+#include "engine/swarm/swarm.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "engine/io/event_loop.h"
+#include "engine/net/udp_socket.h"
+#include "engine/swarm/identity.h"
+#include "engine/swarm/reply.h"
+#include "engine/wsd/builder.h"
+#include "engine/wsd/constants.h"
+#include "engine/wsd/matching.h"
+#include "engine/wsd/scanner.h"
+
+namespace onvif::swarm {
+namespace {
+
+// Replies per sendmmsg call. UIO_MAXIOV (1024) caps vlen; 256 x 7 iovecs
+// keeps the scratch small and one call ~100 us.
+constexpr std::size_t kSendBatch = 256;
+// Probes answered concurrently (spec mode keeps a job for max_delay).
+constexpr std::size_t kMaxJobs = 16;
+// Hellos per millisecond per interface at start (WS-Discovery 2005/04
+// section 4.1 asks for a random delay; a steady trickle keeps 100,000
+// cameras from flooding the segment at once).
+constexpr std::size_t kHelloBatch = 256;
+constexpr absl::Duration kStopPollInterval = absl::Milliseconds(20);
+// Back-off when the send buffer is full (EAGAIN / ENOBUFS).
+constexpr absl::Duration kSendRetry = absl::Milliseconds(1);
+constexpr int kSndbufBytes = 4 << 20;
+constexpr std::size_t kControlBytes = CMSG_SPACE(sizeof(in_pktinfo));
+
+std::int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string Ipv4ToString(in_addr address) {
+  char text[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &address, text, sizeof(text));
+  return text;
+}
+
+bool IsMulticast(const net::SocketAddress& address) {
+  if (address.empty() || address.family() != net::Family::kIPv4) return false;
+  return (ntohl(address.ip().v4().s_addr) >> 28) == 0xe;
+}
+
+// Source key for the rate limiter: the address without the port (a prober
+// may use a new port per sweep; the budget is per host).
+std::uint64_t SourceKey(const net::SocketAddress& peer) {
+  const net::IpAddress ip = peer.ip();
+  if (ip.family() == net::Family::kIPv4) return ip.v4().s_addr;
+  std::uint64_t a;
+  std::uint64_t b;
+  std::memcpy(&a, ip.v6().s6_addr, 8);
+  std::memcpy(&b, ip.v6().s6_addr + 8, 8);
+  return Mix64(a) ^ b;
+}
+
+class SwarmImpl final : public Swarm, public io::DatagramHandler {
+ public:
+  explicit SwarmImpl(const SwarmOptions& options)
+      : options_(options),
+        rng_(static_cast<std::uint64_t>(MonotonicNs()) ^ (static_cast<std::uint64_t>(getpid()) << 32)),
+        rate_limiter_(options.rate_limit),
+        history_(absl::ToInt64Nanoseconds(options.duplicate_window)) {}
+
+  ~SwarmImpl() override {
+    if (loop_) {
+      for (std::size_t i = 0; i < listeners_.size(); ++i)
+        (void)loop_->RemoveSocket(static_cast<std::uint32_t>(i));
+    }
+  }
+
+  absl::Status Init();
+  absl::Status Run() override;
+  void RequestStop() override { stop_requested_.store(true, std::memory_order_relaxed); }
+  SwarmCounters counters() const override { return counters_; }
+  std::vector<std::string> interface_names() const override {
+    std::vector<std::string> names;
+    for (const Listener& l : listeners_) names.push_back(l.name);
+    return names;
+  }
+
+  void OnDatagrams(io::EventLoop& loop, std::span<const io::Datagram> batch) override;
+
+ private:
+  struct Listener {
+    net::BoundSocket socket;
+    std::string name;
+    unsigned ifindex = 0;
+    in_addr address{};
+    std::string host_port;  // "10.77.0.2:80" for XAddrs
+  };
+  // One Probe being answered.
+  struct Job {
+    bool active = false;
+    std::uint32_t listener = 0;
+    sockaddr_storage peer{};
+    socklen_t peer_length = 0;
+    std::string relates_to;  // the Probe's MessageID, XML-escaped
+    std::vector<std::uint32_t> cameras;
+    std::vector<std::uint32_t> due_ms;
+    std::size_t count = 0;
+    std::size_t next = 0;
+    std::int64_t start_ns = 0;
+  };
+  enum class Send { kDone, kRetry };
+
+  void HandleProbe(const io::Datagram& datagram, const wsd::Envelope& env, std::int64_t now_ns);
+  void RunJob(std::size_t job_index);
+  // Sends up to `count` replies of the job starting at job.next.
+  Send SendReplies(Job& job, std::size_t end);
+  void SendAnnouncements(bool hello, std::size_t first, std::size_t count);
+  void SendFault(const io::Datagram& datagram, std::string_view relates_to);
+  void PollStop();
+  void HelloTick(std::size_t first);
+
+  in_addr CameraAddress(std::uint32_t camera, const Listener& listener) const {
+    return options_.addresses ? options_.addresses->Host(camera) : listener.address;
+  }
+  std::string_view CameraHostPort(std::uint32_t camera, const Listener& listener) const {
+    if (!options_.addresses) return listener.host_port;
+    return std::string_view(host_ports_)
+        .substr(host_port_offsets_[camera], host_port_offsets_[camera + 1] - host_port_offsets_[camera]);
+  }
+
+  SwarmOptions options_;
+  std::vector<Listener> listeners_;
+  std::vector<CameraIdentity> cameras_;
+  std::vector<std::string_view> scopes_;      // every camera's scopes, flattened
+  std::vector<std::uint32_t> scope_offsets_;  // camera i: scopes_[off[i], off[i+1])
+  std::string host_ports_;                    // --addresses: "a.b.c.d:port" per camera
+  std::vector<std::uint32_t> host_port_offsets_;
+  std::vector<wsd::QName> types_;  // what every camera is
+  ReplyStore replies_;
+  wsd::AppSequenceSpec app_sequence_;
+
+  std::unique_ptr<io::EventLoop> loop_;
+  wsd::Scanner scanner_;
+  FastRng rng_;
+  RateLimiter rate_limiter_;
+  ProbeHistory history_;
+  std::array<Job, kMaxJobs> jobs_;
+  std::vector<std::uint32_t> scratch_cameras_;
+  std::vector<std::uint32_t> scratch_due_;
+  std::vector<std::uint32_t> counts_;
+  std::string decode_message_id_;
+  std::string decode_scopes_;
+  std::string decode_match_by_;
+
+  // sendmmsg scratch, reused by every batch.
+  std::array<mmsghdr, kSendBatch> messages_{};
+  std::array<std::array<iovec, kReplyIovecs>, kSendBatch> iovecs_{};
+  std::array<std::array<char, wsd::kMessageIdSize>, kSendBatch> ids_{};
+  alignas(cmsghdr) std::array<std::array<char, kControlBytes>, kSendBatch> controls_{};
+  std::vector<std::string> announce_bytes_;
+
+  std::atomic<bool> stop_requested_{false};
+  SwarmCounters counters_;
+};
+
+absl::Status SwarmImpl::Init() {
+  if (options_.cameras < 1 || options_.cameras > kMaxCameras) {
+    return absl::InvalidArgumentError("cameras must be 1.." + std::to_string(kMaxCameras));
+  }
+  if (options_.addresses && options_.addresses->HostCount() < options_.cameras) {
+    return absl::InvalidArgumentError("the address range has fewer host addresses than cameras");
+  }
+  absl::StatusOr<std::vector<net::Interface>> interfaces = net::ListInterfaces(options_.interfaces);
+  if (!interfaces.ok()) return interfaces.status();
+
+  // With --addresses, every camera address must be on every chosen interface:
+  // ipi_spec_dst only takes a local address, and a missing one would be a
+  // silent EINVAL per reply.
+  if (options_.addresses) {
+    for (const net::Interface& iface : *interfaces) {
+      absl::flat_hash_set<std::uint32_t> have;
+      for (const net::InterfaceAddress& a : iface.ipv4) have.insert(a.address.v4().s_addr);
+      for (std::uint32_t i = 0; i < options_.cameras; ++i) {
+        const in_addr want = options_.addresses->Host(i);
+        if (!have.contains(want.s_addr)) {
+          return absl::FailedPreconditionError("address " + Ipv4ToString(want) + " (camera " +
+                                               std::to_string(i) + ") is not assigned to " + iface.name +
+                                               "; --addresses needs every camera address on each chosen "
+                                               "interface (add them with `ip addr add`)");
+        }
+      }
+    }
+  }
+
+  absl::StatusOr<std::unique_ptr<io::EventLoop>> loop = io::CreateEventLoop(io::Backend::kAuto, *this);
+  if (!loop.ok()) return loop.status();
+  loop_ = std::move(*loop);
+
+  for (const net::Interface& iface : *interfaces) {
+    absl::StatusOr<net::BoundSocket> socket = net::OpenListenerSocket(iface, net::Family::kIPv4);
+    if (!socket.ok()) return socket.status();
+    Listener listener;
+    listener.name = iface.name;
+    listener.ifindex = iface.ifindex;
+    listener.address = iface.PrimaryAddress(net::Family::kIPv4)->address.v4();
+    listener.host_port = Ipv4ToString(listener.address) + ":" + std::to_string(options_.http_port);
+    listener.socket = std::move(*socket);
+    // A storm of 100,000 replies leaves faster with a deep send queue; the
+    // force variant passes wmem_max as root, the plain one is the fallback.
+    const int sndbuf = kSndbufBytes;
+    if (setsockopt(listener.socket.fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) != 0) {
+      (void)setsockopt(listener.socket.fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    }
+    listeners_.push_back(std::move(listener));
+  }
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    if (absl::Status s = loop_->AddSocket(listeners_[i].socket.fd.get(), static_cast<std::uint32_t>(i));
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  // Identities and pre-rendered replies.
+  types_ = {wsd::QName{"", wsd::kNsOnvifNetwork, wsd::kTypeNetworkVideoTransmitter},
+            wsd::QName{"", wsd::kNsOnvifDevice, wsd::kTypeDevice}};  // as CameraTypes()
+  // WS-Discovery 2005/04 section 7: InstanceId grows with each restart.
+  app_sequence_.instance_id = static_cast<std::uint64_t>(absl::ToUnixSeconds(absl::Now()));
+  app_sequence_.message_number = 2;  // Hello is 1; replies reuse one number (pre-rendered)
+  cameras_.reserve(options_.cameras);
+  scope_offsets_.reserve(options_.cameras + 1);
+  scope_offsets_.push_back(0);
+  for (std::uint32_t i = 0; i < options_.cameras; ++i) {
+    cameras_.push_back(MakeIdentity(options_.seed, i));
+    replies_.Add(Describe(cameras_.back(), kHostMarker), app_sequence_);
+    // Every reply is about as long as the first (names and models differ by a
+    // few bytes): one reservation instead of log2(N) regrowths of ~100 MB.
+    if (i == 0) replies_.Reserve(options_.cameras, replies_.arena_bytes() + 64);
+  }
+  for (const CameraIdentity& camera : cameras_) {
+    for (const std::string& scope : camera.scopes) scopes_.push_back(scope);
+    scope_offsets_.push_back(static_cast<std::uint32_t>(scopes_.size()));
+  }
+  if (options_.addresses) {
+    host_port_offsets_.reserve(options_.cameras + 1);
+    for (std::uint32_t i = 0; i < options_.cameras; ++i) {
+      host_port_offsets_.push_back(static_cast<std::uint32_t>(host_ports_.size()));
+      host_ports_ += Ipv4ToString(options_.addresses->Host(i)) + ":" + std::to_string(options_.http_port);
+    }
+    host_port_offsets_.push_back(static_cast<std::uint32_t>(host_ports_.size()));
+  }
+
+  const std::uint32_t max_delay_ms =
+      static_cast<std::uint32_t>(absl::ToInt64Milliseconds(options_.max_delay));
+  for (Job& job : jobs_) {
+    job.cameras.resize(options_.cameras);
+    job.due_ms.resize(options_.cameras);
+    job.relates_to.reserve(256);
+  }
+  scratch_cameras_.resize(options_.cameras);
+  scratch_due_.resize(options_.cameras);
+  counts_.resize(max_delay_ms + 2);
+  decode_message_id_.resize(wsd::kMaxFieldBytes);
+  decode_scopes_.resize(wsd::kMaxFieldBytes);
+  decode_match_by_.resize(wsd::kMaxFieldBytes);
+  announce_bytes_.resize(kSendBatch);
+  return absl::OkStatus();
+}
+
+void SwarmImpl::OnDatagrams(io::EventLoop&, std::span<const io::Datagram> batch) {
+  const std::int64_t now_ns = MonotonicNs();
+  for (const io::Datagram& datagram : batch) {
+    ++counters_.datagrams;
+    if (datagram.truncated || !scanner_.Scan(datagram.text()).ok()) {
+      ++counters_.malformed;
+      continue;
+    }
+    const wsd::Envelope& env = scanner_.envelope();
+    if (env.kind != wsd::MessageKind::kProbe) {
+      ++counters_.ignored;
+      continue;
+    }
+    HandleProbe(datagram, env, now_ns);
+  }
+}
+
+void SwarmImpl::HandleProbe(const io::Datagram& datagram, const wsd::Envelope& env, std::int64_t now_ns) {
+  ++counters_.probes;
+  const std::string_view message_id = env.message_id.Get(decode_message_id_);
+  if (message_id.empty() || env.entries().empty()) {  // nothing to relate a reply to
+    ++counters_.malformed;
+    return;
+  }
+  const Listener& listener = listeners_[datagram.socket_tag];
+  const std::uint64_t context = SourceKey(datagram.peer) ^ (std::uint64_t{datagram.peer.port()} << 32) ^
+                                (std::uint64_t{listener.ifindex} << 48);
+  if (history_.SeenBefore(message_id, context, now_ns)) {
+    ++counters_.duplicates;
+    return;
+  }
+  if (!rate_limiter_.Allow(SourceKey(datagram.peer), now_ns)) {
+    ++counters_.rate_limited;
+    return;
+  }
+  const wsd::Entry& probe = env.entries()[0];
+  const std::string_view match_by = probe.match_by.Get(decode_match_by_);
+  const std::string_view probe_scopes = probe.scopes.Get(decode_scopes_);
+  const wsd::MatchRule rule = wsd::ParseMatchBy(match_by);
+  if (rule == wsd::MatchRule::kUnknown) {
+    ++counters_.unsupported_rule;
+    // Section 5.1: fault a unicast Probe, never a multicast one.
+    if (!IsMulticast(datagram.destination) && !datagram.destination.empty()) SendFault(datagram, message_id);
+    return;
+  }
+  if (!wsd::TypesMatch(env.types(probe), types_)) {
+    ++counters_.not_matched;
+    return;
+  }
+  Job* job = nullptr;
+  std::size_t job_index = 0;
+  for (; job_index < jobs_.size(); ++job_index) {
+    if (!jobs_[job_index].active) {
+      job = &jobs_[job_index];
+      break;
+    }
+  }
+  if (job == nullptr) {
+    ++counters_.busy;
+    return;
+  }
+  std::size_t count = 0;
+  const bool all =
+      probe_scopes.find_first_not_of(" \t\r\n") == std::string_view::npos && rule != wsd::MatchRule::kNone;
+  for (std::uint32_t i = 0; i < options_.cameras; ++i) {
+    if (!all) {
+      const std::span<const std::string_view> scopes(scopes_.data() + scope_offsets_[i],
+                                                     scope_offsets_[i + 1] - scope_offsets_[i]);
+      if (wsd::ScopesMatch(probe_scopes, match_by, scopes) != wsd::MatchResult::kMatch) continue;
+    }
+    job->cameras[count++] = i;
+  }
+  if (count == 0) {
+    ++counters_.not_matched;
+    return;
+  }
+  ++counters_.answered;
+  const std::uint32_t max_delay_ms = static_cast<std::uint32_t>(counts_.size() - 2);
+  PlanReplies(options_.mode, max_delay_ms, rng_, {job->cameras.data(), count}, {job->due_ms.data(), count},
+              {scratch_cameras_.data(), count}, {scratch_due_.data(), count}, counts_);
+  job->active = true;
+  job->listener = datagram.socket_tag;
+  job->peer_length = datagram.peer.ToSockaddr(job->peer);
+  job->relates_to.clear();
+  wsd::AppendXmlEscaped(message_id, &job->relates_to);
+  job->count = count;
+  job->next = 0;
+  job->start_ns = now_ns;
+  // From a timer, not here: a storm of 100,000 replies should not hold up
+  // the rest of this receive batch.
+  loop_->AddTimer(absl::ZeroDuration(), [this, job_index] { RunJob(job_index); });
+}
+
+void SwarmImpl::RunJob(std::size_t job_index) {
+  Job& job = jobs_[job_index];
+  const std::int64_t elapsed_ms = (MonotonicNs() - job.start_ns) / 1'000'000;
+  std::size_t end = job.next;
+  while (end < job.count && static_cast<std::int64_t>(job.due_ms[end]) <= elapsed_ms) ++end;
+  if (SendReplies(job, end) == Send::kRetry) {
+    loop_->AddTimer(kSendRetry, [this, job_index] { RunJob(job_index); });
+    return;
+  }
+  if (job.next >= job.count) {
+    job.active = false;
+    counters_.last_answer_us = static_cast<std::uint64_t>((MonotonicNs() - job.start_ns) / 1000);
+    return;
+  }
+  const std::int64_t wait_ms = static_cast<std::int64_t>(job.due_ms[job.next]) - elapsed_ms;
+  loop_->AddTimer(absl::Milliseconds(std::max<std::int64_t>(wait_ms, 0)),
+                  [this, job_index] { RunJob(job_index); });
+}
+
+SwarmImpl::Send SwarmImpl::SendReplies(Job& job, std::size_t end) {
+  const Listener& listener = listeners_[job.listener];
+  while (job.next < end) {
+    const std::size_t n = std::min(kSendBatch, end - job.next);
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::uint32_t camera = job.cameras[job.next + k];
+      WriteMessageId(rng_, ids_[k].data());
+      replies_.Fill(camera, {ids_[k].data(), ids_[k].size()}, job.relates_to,
+                    CameraHostPort(camera, listener), iovecs_[k].data());
+      msghdr& msg = messages_[k].msg_hdr;
+      msg = msghdr{};
+      msg.msg_name = &job.peer;
+      msg.msg_namelen = job.peer_length;
+      msg.msg_iov = iovecs_[k].data();
+      msg.msg_iovlen = kReplyIovecs;
+      // IP_PKTINFO: leave through the Probe's interface, from the camera's
+      // address (ipi_spec_dst sets the source; it must be local).
+      msg.msg_control = controls_[k].data();
+      msg.msg_controllen = kControlBytes;
+      cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+      cmsg->cmsg_level = IPPROTO_IP;
+      cmsg->cmsg_type = IP_PKTINFO;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+      in_pktinfo info{};
+      info.ipi_ifindex = static_cast<int>(listener.ifindex);
+      info.ipi_spec_dst = CameraAddress(camera, listener);
+      std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+    }
+    const int sent =
+        sendmmsg(listener.socket.fd.get(), messages_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
+    if (sent < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR) return Send::kRetry;
+      ++counters_.send_errors;  // the first message of the batch failed: skip it
+      ++job.next;
+      continue;
+    }
+    counters_.replies_sent += static_cast<std::uint64_t>(sent);
+    job.next += static_cast<std::size_t>(sent);
+  }
+  return Send::kDone;
+}
+
+void SwarmImpl::SendAnnouncements(bool hello, std::size_t first, std::size_t count) {
+  sockaddr_storage group{};
+  auto& group_v4 = reinterpret_cast<sockaddr_in&>(group);
+  group_v4.sin_family = AF_INET;
+  group_v4.sin_port = htons(wsd::kPort);
+  inet_pton(AF_INET, std::string(wsd::kMulticastV4).c_str(), &group_v4.sin_addr);
+  const std::size_t end = std::min<std::size_t>(first + count, options_.cameras);
+  for (const Listener& listener : listeners_) {
+    for (std::size_t begin = first; begin < end; begin += kSendBatch) {
+      const std::size_t n = std::min(kSendBatch, end - begin);
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::uint32_t camera = static_cast<std::uint32_t>(begin + k);
+        WriteMessageId(rng_, ids_[k].data());
+        const std::string_view id(ids_[k].data(), ids_[k].size());
+        wsd::AppSequenceSpec sequence = app_sequence_;
+        // Section 7: Hello first, ProbeMatches next (pre-rendered), Bye last.
+        sequence.message_number = hello ? 1 : 3;
+        announce_bytes_[k] =
+            hello
+                ? wsd::BuildHello(id, sequence, Describe(cameras_[camera], CameraHostPort(camera, listener)))
+                : wsd::BuildBye(id, sequence, cameras_[camera].endpoint);
+        iovecs_[k][0] = iovec{announce_bytes_[k].data(), announce_bytes_[k].size()};
+        msghdr& msg = messages_[k].msg_hdr;
+        msg = msghdr{};
+        msg.msg_name = &group;
+        msg.msg_namelen = sizeof(sockaddr_in);
+        msg.msg_iov = iovecs_[k].data();
+        msg.msg_iovlen = 1;
+        msg.msg_control = controls_[k].data();
+        msg.msg_controllen = kControlBytes;
+        cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = IPPROTO_IP;
+        cmsg->cmsg_type = IP_PKTINFO;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+        in_pktinfo info{};
+        info.ipi_ifindex = static_cast<int>(listener.ifindex);  // multicast leaves here
+        info.ipi_spec_dst = CameraAddress(camera, listener);
+        std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+      }
+      std::size_t done = 0;
+      for (int attempt = 0; done < n && attempt < 1000; ++attempt) {
+        const int sent = sendmmsg(listener.socket.fd.get(), messages_.data() + done,
+                                  static_cast<unsigned>(n - done), MSG_DONTWAIT);
+        if (sent < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR) {
+            usleep(1000);  // announcements are best effort, bounded: at most ~1 s per batch
+            continue;
+          }
+          ++counters_.send_errors;
+          ++done;
+          continue;
+        }
+        done += static_cast<std::size_t>(sent);
+        (hello ? counters_.hellos : counters_.byes) += static_cast<std::uint64_t>(sent);
+      }
+    }
+  }
+}
+
+void SwarmImpl::SendFault(const io::Datagram& datagram, std::string_view relates_to) {
+  const Listener& listener = listeners_[datagram.socket_tag];
+  char id[wsd::kMessageIdSize];
+  WriteMessageId(rng_, id);
+  const std::string fault = BuildMatchingRuleFault({id, sizeof(id)}, relates_to);
+  sockaddr_storage peer;
+  const socklen_t length = datagram.peer.ToSockaddr(peer);
+  if (sendto(listener.socket.fd.get(), fault.data(), fault.size(), MSG_DONTWAIT,
+             reinterpret_cast<const sockaddr*>(&peer), length) < 0) {
+    ++counters_.send_errors;
+  }
+}
+
+void SwarmImpl::HelloTick(std::size_t first) {
+  SendAnnouncements(/*hello=*/true, first, kHelloBatch);
+  const std::size_t next = first + kHelloBatch;
+  if (next < options_.cameras) loop_->AddTimer(absl::Milliseconds(1), [this, next] { HelloTick(next); });
+}
+
+void SwarmImpl::PollStop() {
+  if (stop_requested_.load(std::memory_order_relaxed)) {
+    loop_->Stop();
+    return;
+  }
+  loop_->AddTimer(kStopPollInterval, [this] { PollStop(); });
+}
+
+absl::Status SwarmImpl::Run() {
+  if (options_.send_hello) {
+    loop_->AddTimer(absl::ZeroDuration(), [this] { HelloTick(0); });
+  }
+  PollStop();
+  if (options_.exit_after != absl::InfiniteDuration()) {
+    loop_->AddTimer(options_.exit_after, [this] { loop_->Stop(); });
+  }
+  absl::Status status = loop_->Run();
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    absl::StatusOr<io::SocketCounters> c = loop_->GetCounters(static_cast<std::uint32_t>(i));
+    if (c.ok()) counters_.kernel_drops += c->kernel_drops;
+  }
+  if (options_.send_bye) SendAnnouncements(false, 0, options_.cameras);
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Swarm>> Swarm::Create(const SwarmOptions& options) {
+  auto swarm = std::make_unique<SwarmImpl>(options);
+  if (absl::Status s = swarm->Init(); !s.ok()) return s;
+  return std::unique_ptr<Swarm>(std::move(swarm));
+}
+
+}  // namespace onvif::swarm

@@ -1,0 +1,137 @@
+// The simulated camera swarm behind onvif-swarm: N ONVIF cameras answering
+// WS-Discovery on the chosen interfaces of the calling thread's network
+// namespace.
+//
+// Design note
+// -----------
+// Setup (Create): interfaces (net::ListInterfaces with the filter; nothing
+// eligible is an error, so the swarm never starts on nothing or on something
+// surprising), one listener per interface (net::OpenListenerSocket: *:3702,
+// joined to 239.255.255.250 on that interface only), the cameras' identities
+// (identity.h) and their pre-rendered ProbeMatches (reply.h). With an address
+// range, camera i owns the i-th host address of the range; every one of
+// them must be assigned to every chosen interface (checked here, with the
+// first missing address named in the error).
+//
+// Run: Hello for every camera (staggered, kHelloBatch per millisecond,
+// multicast on each interface; WS-Discovery 2005/04 section 4.1), then the
+// event loop. Per received datagram (the hot path: no allocation, no strings,
+// counters only): scan with wsd::Scanner; not a Probe -> ignored; the
+// retransmission check (limits.h ProbeHistory); the per-source rate limit;
+// Types once (all cameras share them) and Scopes per camera
+// (engine/wsd/matching.h). An unsupported MatchBy is counted; a unicast Probe
+// gets one d:MatchingRuleNotSupported fault, a multicast one nothing
+// (section 5.1). The matching cameras are planned (storm / spec) into a reply job;
+// a job sends its due replies with sendmmsg in batches of kSendBatch, each
+// reply a 7-piece gather list (reply.h) to the Probe's source address and
+// port, from the camera's own address (IP_PKTINFO ipi_spec_dst) or the
+// interface's. At most kMaxJobs Probes are being answered at once; a Probe
+// beyond that is counted as busy and not answered.
+// AppSequence (section 7): InstanceId is the start time in seconds (it grows
+// with each restart); MessageNumber is 1 in Hello, 2 in every ProbeMatches
+// and 3 in Bye. Replies are pre-rendered, so their number does not grow per
+// message; receivers only need it not to go down within an instance.
+// Stop (RequestStop, --exit-after): Bye for every camera on every interface
+// (section 4.2), then Run returns.
+//
+// Threading: one thread runs Run. RequestStop may be called from any thread
+// and from a signal handler (it stores one lock-free atomic, polled every
+// kStopPollInterval).
+
+#ifndef ONVIF_ENGINE_SWARM_SWARM_H_
+#define ONVIF_ENGINE_SWARM_SWARM_H_
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/net/interfaces.h"
+#include "engine/swarm/limits.h"
+
+namespace onvif::swarm {
+
+inline constexpr std::uint32_t kMaxCameras = 100'000;
+
+// An IPv4 CIDR block; host i (0-based) is network + 1 + i, so "10.100.0.0/16"
+// starts at 10.100.0.1 (lab.sh's extra addresses). /31 and /32 start at the
+// network address itself.
+struct Ipv4Range {
+  std::uint32_t network = 0;  // host byte order
+  int prefix_length = 32;
+  std::uint64_t HostCount() const;
+  in_addr Host(std::uint32_t index) const;  // index < HostCount()
+
+  // "a.b.c.d/len"; errors name what is wrong.
+  static absl::StatusOr<Ipv4Range> Parse(std::string_view cidr);
+};
+
+struct SwarmOptions {
+  std::uint32_t cameras = 1;  // 1..kMaxCameras
+  net::InterfaceFilter interfaces;
+  ReplyMode mode = ReplyMode::kStorm;
+  absl::Duration max_delay = absl::Milliseconds(500);  // spec mode: rand[0, this]
+  std::uint64_t seed = 1;
+  std::optional<Ipv4Range> addresses;
+  std::uint16_t http_port = 80;
+  absl::Duration exit_after = absl::InfiniteDuration();
+  std::uint32_t rate_limit = 10;  // Probes per source per second; 0 = unlimited
+  // How long a MessageID is remembered (retransmissions come within ~1.5 s).
+  absl::Duration duplicate_window = absl::Seconds(5);
+  bool send_hello = true;
+  bool send_bye = true;
+};
+
+struct SwarmCounters {
+  std::uint64_t datagrams = 0;         // received on the listeners
+  std::uint64_t probes = 0;            // well-formed Probes
+  std::uint64_t answered = 0;          // Probes that got replies planned
+  std::uint64_t not_matched = 0;       // Types or Scopes matched no camera
+  std::uint64_t unsupported_rule = 0;  // MatchBy not implemented
+  std::uint64_t rate_limited = 0;
+  std::uint64_t duplicates = 0;  // retransmissions already answered
+  std::uint64_t busy = 0;        // kMaxJobs Probes were being answered
+  std::uint64_t malformed = 0;   // scanner rejected the datagram
+  std::uint64_t ignored = 0;     // well-formed, not a Probe (Hello, Bye, ...)
+  std::uint64_t replies_sent = 0;
+  std::uint64_t send_errors = 0;  // replies the kernel refused (not EAGAIN)
+  std::uint64_t hellos = 0;
+  std::uint64_t byes = 0;
+  std::uint64_t kernel_drops = 0;  // listener receive-queue overflows
+  // Microseconds from the arrival of the last answered Probe to its last
+  // reply handed to the kernel (storm mode: how long N replies take to send).
+  std::uint64_t last_answer_us = 0;
+};
+
+// {"cameras":N,"interfaces":[...],"probes":...,...} on one line.
+std::string CountersJson(const SwarmCounters& counters, std::uint32_t cameras,
+                         const std::vector<std::string>& interfaces);
+
+class Swarm {
+ public:
+  static absl::StatusOr<std::unique_ptr<Swarm>> Create(const SwarmOptions& options);
+  virtual ~Swarm() = default;
+
+  // Hellos, serve until RequestStop or exit_after, Byes. Once.
+  virtual absl::Status Run() = 0;
+  // Async-signal-safe.
+  virtual void RequestStop() = 0;
+
+  virtual SwarmCounters counters() const = 0;
+  virtual std::vector<std::string> interface_names() const = 0;
+
+ protected:
+  Swarm() = default;
+};
+
+}  // namespace onvif::swarm
+
+#endif  // ONVIF_ENGINE_SWARM_SWARM_H_

@@ -1,0 +1,53 @@
+// Printing a sweep: `json` (one document), `ndjson` (a "found" line per new
+// device as it is found, then a "summary" line) and `table` (for people).
+// Pure functions from result.h values to text; every line ends with '\n'.
+//
+// JSON shapes (issue 3):
+//   device: {"endpoint","types":[...],"scopes":[...],"xaddrs":[...],
+//            "metadata_version" (number or null),"interfaces":[names],
+//            "addresses":[source IPs],"first_seen_ms"}
+//   stats:  {"elapsed_ms","interfaces":[{"name","address","probes_sent",
+//            "datagrams","matches","new","duplicates","malformed","unrelated",
+//            "truncated","kernel_drops","rcvbuf"}]}
+
+#ifndef ONVIF_ENGINE_SWEEP_OUTPUT_H_
+#define ONVIF_ENGINE_SWEEP_OUTPUT_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/sweep/result.h"
+
+namespace onvif::sweep {
+
+enum class Format { kTable, kJson, kNdjson };
+// "table" | "json" | "ndjson"; InvalidArgument otherwise.
+absl::StatusOr<Format> ParseFormat(std::string_view text);
+
+// {"devices":[...],"stats":{...}} and a newline.
+std::string FormatJson(const SweepResult& result);
+// {"event":"found",<device fields>} and a newline.
+std::string FormatFoundEvent(const DeviceInfo& device);
+// {"event":"summary","devices":N,<stats fields>} and a newline.
+std::string FormatSummaryEvent(std::size_t devices, const SweepStats& stats);
+// Columns NAME, HARDWARE, XADDR, INTERFACES (one row per device, "-" for a
+// missing value), then one line per interface and a totals line.
+std::string FormatTable(const SweepResult& result);
+
+// The rest of the first scope that starts with `prefix` (scheme and authority
+// compared case-insensitively), percent-decoded; nullopt when none does.
+// ONVIF Core "Scopes": onvif://www.onvif.org/name/<name>, .../hardware/<model>.
+std::optional<std::string> ScopeValue(const std::vector<std::string>& scopes,
+                                      std::string_view prefix);
+inline constexpr std::string_view kNameScope = "onvif://www.onvif.org/name/";
+inline constexpr std::string_view kHardwareScope = "onvif://www.onvif.org/hardware/";
+
+// RFC 3986 percent-decoding; a '%' not followed by two hex digits is kept.
+std::string PercentDecode(std::string_view text);
+
+}  // namespace onvif::sweep
+
+#endif  // ONVIF_ENGINE_SWEEP_OUTPUT_H_

@@ -1,0 +1,165 @@
+#include "engine/sweep/pipeline.h"
+
+#include <algorithm>
+#include <cstring>
+#include <span>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "engine/sweep/probe_types.h"
+#include "engine/wsd/matching.h"
+
+namespace onvif::sweep {
+namespace {
+
+constexpr std::size_t kScratchBytes = wsd::kMaxEnvelopeBytes;
+
+std::vector<std::string> Items(std::string_view value) {
+  std::vector<std::string> out;
+  for (std::string_view item : wsd::ListItems(value)) out.emplace_back(item);
+  return out;
+}
+
+void RaiseTo(std::atomic<std::int64_t>& word, std::int64_t value) {
+  std::int64_t current = word.load(std::memory_order_relaxed);
+  while (current < value &&
+         !word.compare_exchange_weak(current, value, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+std::uint64_t PeerFingerprint(const net::SocketAddress& peer) {
+  const net::IpAddress ip = peer.ip();
+  if (ip.family() == net::Family::kIPv4) {
+    std::uint32_t v4 = 0;
+    std::memcpy(&v4, &ip.v4(), sizeof v4);
+    return (std::uint64_t{1} << 32) | v4;
+  }
+  const std::string_view bytes(reinterpret_cast<const char*>(&ip.v6()), sizeof(in6_addr));
+  return absl::HashOf(absl::string_view(bytes.data(), bytes.size()), ip.scope_id()) |
+         (std::uint64_t{1} << 63);
+}
+
+void ReplyPipeline::Process(const io::Datagram& datagram) {
+  Process(datagram.text(), datagram.truncated, datagram.socket_tag, PeerFingerprint(datagram.peer),
+          [&datagram] { return datagram.peer.ip().ToString(); });
+}
+
+ReplyPipeline::ReplyPipeline(dedup::SeenTable& seen, DeviceStore& store, PipelineOptions options)
+    : seen_(seen),
+      store_(store),
+      options_(std::move(options)),
+      counters_(std::max<std::size_t>(options_.interface_names.size(), 1)),
+      key_scratch_(new char[kScratchBytes]),
+      field_scratch_(new char[kScratchBytes]) {}
+
+bool ReplyPipeline::RelatesToOurProbe(const wsd::Envelope& envelope) {
+  if (envelope.kind != wsd::MessageKind::kProbeMatches || !envelope.relates_to.present) {
+    return false;
+  }
+  const std::string_view relates_to =
+      envelope.relates_to.Get({field_scratch_.get(), kScratchBytes});
+  return std::find(options_.probe_message_ids.begin(), options_.probe_message_ids.end(),
+                   relates_to) != options_.probe_message_ids.end();
+}
+
+bool ReplyPipeline::PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry) {
+  if (!wsd::TypesMatch(options_.filter_types, envelope.types(entry))) return false;
+  if (options_.filter_scopes.empty()) return true;
+  const std::string_view scopes = entry.scopes.Get({field_scratch_.get(), kScratchBytes});
+  for (const std::string& wanted : options_.filter_scopes) {
+    bool found = false;
+    for (std::string_view have : wsd::ListItems(scopes)) {
+      if (wsd::ScopeMatches(wsd::MatchRule::kRfc3986, wanted, have)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+DeviceInfo ReplyPipeline::CopyOut(const wsd::Envelope& envelope, const wsd::Entry& entry,
+                                  std::string_view endpoint, unsigned interface_index,
+                                  std::int64_t now_ms) {
+  DeviceInfo device;
+  device.endpoint = std::string(endpoint);
+  for (const wsd::QName& type : envelope.types(entry)) {
+    device.types.push_back(ClarkName(type.ns, type.local));
+  }
+  const std::span<char> scratch(field_scratch_.get(), kScratchBytes);
+  if (entry.scopes.present) device.scopes = Items(entry.scopes.Get(scratch));
+  if (entry.xaddrs.present) device.xaddrs = Items(entry.xaddrs.Get(scratch));
+  device.metadata_version = entry.metadata_version;
+  if (interface_index < options_.interface_names.size()) {
+    device.interfaces.push_back(options_.interface_names[interface_index]);
+  }
+  device.first_seen_ms = now_ms;
+  return device;
+}
+
+void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned interface_index,
+                            std::uint64_t peer_fingerprint,
+                            absl::FunctionRef<std::string()> peer_ip) {
+  if (interface_index >= counters_.size()) interface_index = 0;  // caller bug; count somewhere
+  InterfaceCounters& counters = counters_[interface_index];
+  ++counters.datagrams;
+  if (truncated) {
+    ++counters.truncated;
+    return;
+  }
+  const wsd::ScanResult scanned = scanner_.Scan(payload);
+  if (!scanned.ok()) {
+    ++counters.malformed;
+    ++counters.malformed_by_error[static_cast<std::size_t>(scanned.error)];
+    return;
+  }
+  const wsd::Envelope& envelope = scanner_.envelope();
+  if (!RelatesToOurProbe(envelope)) {
+    ++counters.unrelated;
+    return;
+  }
+  // Restarts (InstanceId) are news; MessageNumber is not (see the note).
+  std::optional<dedup::AppSequence> app_sequence;
+  if (envelope.app_sequence.has_value()) {
+    app_sequence = dedup::AppSequence{envelope.app_sequence->instance_id, 0};
+  }
+  for (const wsd::Entry& entry : envelope.entries()) {
+    ++counters.matches;
+    if (!PassesFilter(envelope, entry)) {
+      ++counters.filtered;
+      continue;
+    }
+    const std::string_view endpoint = entry.endpoint.Get({key_scratch_.get(), kScratchBytes});
+    if (endpoint.empty()) {
+      ++counters.malformed;
+      continue;
+    }
+    const dedup::InsertOutcome outcome =
+        seen_.Insert(endpoint, interface_index, entry.metadata_version, app_sequence);
+    switch (outcome.result) {
+      case dedup::InsertResult::kSeen:
+        ++counters.duplicates;
+        store_.MergeAddress(outcome.slot, peer_fingerprint, peer_ip);
+        break;
+      case dedup::InsertResult::kNew:
+      case dedup::InsertResult::kUpdated: {
+        const bool is_new = outcome.result == dedup::InsertResult::kNew;
+        ++(is_new ? counters.new_devices : counters.updated);
+        const std::int64_t now_ms = absl::ToInt64Milliseconds(options_.now() - options_.start);
+        if (is_new && options_.last_new_ms != nullptr) RaiseTo(*options_.last_new_ms, now_ms);
+        (void)store_.Describe(outcome.slot,
+                              CopyOut(envelope, entry, endpoint, interface_index, now_ms),
+                              peer_fingerprint, peer_ip);
+        break;
+      }
+      case dedup::InsertResult::kFull:
+        ++counters.full;
+        break;
+    }
+  }
+}
+
+}  // namespace onvif::sweep

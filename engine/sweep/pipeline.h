@@ -1,0 +1,116 @@
+// ReplyPipeline: what a sweep worker does with each datagram its probe
+// sockets receive. No sockets and no clocks of its own, so tests feed it
+// datagrams directly.
+//
+// Design note
+// -----------
+// Per datagram, in order (each step a counter of the arrival interface):
+//   datagrams++; truncated (MSG_TRUNC): truncated++, dropped (an envelope cut
+//     short cannot scan);
+//   Scanner::Scan: an error counts malformed (and malformed_by_error[error]);
+//   the body must be ProbeMatches and wsa:RelatesTo one of our Probes'
+//     MessageIDs (WS-Discovery 2005/04 section 5.3), else unrelated, dropped:
+//     a reply to someone else's Probe, a stray Hello, our own Probe looped
+//     back on lo;
+//   per ProbeMatch: matches++; the optional Types / Scopes filter (for
+//     devices that ignore the Probe's own filter) counts filtered; an empty
+//     endpoint counts malformed;
+//   SeenTable::Insert(endpoint, interface, MetadataVersion, AppSequence with
+//     message_number 0). message_number 0 because a device numbers every
+//     message: its reply to our re-sent Probe would otherwise read kUpdated
+//     although only a restart (InstanceId) or new metadata is news;
+//   kNew / kUpdated: the device is decoded and copied into the DeviceStore
+//     (new / updated counters); kSeen: duplicates++, and only the source
+//     address is merged (the seen-table merged the interface mask itself);
+//     kFull: full++ (the table's bound; the device is lost, memory is not).
+// Only kNew / kUpdated allocate (and a kSeen from a second source address of
+// a device: rare). Scratch for decoding is allocated once, at construction.
+//
+// Threading. One pipeline per worker; the SeenTable and DeviceStore are
+// shared, everything else is the worker's. `last_new_ms` is the shared
+// "time of the last new endpoint" the adaptive end reads.
+
+#ifndef ONVIF_ENGINE_SWEEP_PIPELINE_H_
+#define ONVIF_ENGINE_SWEEP_PIPELINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "engine/dedup/seen_table.h"
+#include "engine/io/event_loop.h"
+#include "engine/net/address.h"
+#include "engine/sweep/device_store.h"
+#include "engine/sweep/result.h"
+#include "engine/wsd/builder.h"
+#include "engine/wsd/scanner.h"
+
+namespace onvif::sweep {
+
+struct PipelineOptions {
+  // MessageIDs of our Probes (one per interface): a ProbeMatches must relate
+  // to one of them.
+  std::vector<std::string> probe_message_ids;
+  // Dense interface index -> name; also sizes the counters.
+  std::vector<std::string> interface_names;
+  // Reply filter; empty = none.
+  std::vector<wsd::QNameSpec> filter_types;
+  std::vector<std::string> filter_scopes;  // MatchBy rfc3986
+  absl::Time start = absl::UnixEpoch();
+  // Clock, read only on kNew / kUpdated.
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+  // Shared across workers: milliseconds since start of the last new endpoint,
+  // -1 before the first. May be null.
+  std::atomic<std::int64_t>* last_new_ms = nullptr;
+};
+
+// Nonzero fingerprint of a source IP for DeviceStore: exact for IPv4 (the
+// address itself), a 64-bit hash for IPv6. Allocation-free.
+std::uint64_t PeerFingerprint(const net::SocketAddress& peer);
+
+class ReplyPipeline {
+ public:
+  ReplyPipeline(dedup::SeenTable& seen, DeviceStore& store, PipelineOptions options);
+  ReplyPipeline(const ReplyPipeline&) = delete;
+  ReplyPipeline& operator=(const ReplyPipeline&) = delete;
+
+  // One datagram from an io::EventLoop; its socket_tag must be the dense
+  // interface index.
+  void Process(const io::Datagram& datagram);
+
+  // One datagram that arrived on interface `interface_index` (dense index)
+  // from a peer whose IP has fingerprint `peer_fingerprint` (nonzero; see
+  // DeviceStore) and text `peer_ip` (called only when it must be stored).
+  void Process(std::string_view payload, bool truncated, unsigned interface_index,
+               std::uint64_t peer_fingerprint, absl::FunctionRef<std::string()> peer_ip);
+
+  // Counters per dense interface index.
+  const std::vector<InterfaceCounters>& counters() const { return counters_; }
+  InterfaceCounters& counters(unsigned interface_index) { return counters_[interface_index]; }
+
+ private:
+  bool RelatesToOurProbe(const wsd::Envelope& envelope);
+  bool PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry);
+  DeviceInfo CopyOut(const wsd::Envelope& envelope, const wsd::Entry& entry,
+                     std::string_view endpoint, unsigned interface_index, std::int64_t now_ms);
+
+  dedup::SeenTable& seen_;
+  DeviceStore& store_;
+  const PipelineOptions options_;
+  wsd::Scanner scanner_;
+  std::vector<InterfaceCounters> counters_;
+  // Decode scratch; each holds any field (a field lies inside one datagram).
+  std::unique_ptr<char[]> key_scratch_;
+  std::unique_ptr<char[]> field_scratch_;
+};
+
+}  // namespace onvif::sweep
+
+#endif  // ONVIF_ENGINE_SWEEP_PIPELINE_H_

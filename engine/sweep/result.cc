@@ -1,0 +1,31 @@
+#include "engine/sweep/result.h"
+
+namespace onvif::sweep {
+
+InterfaceCounters& InterfaceCounters::operator+=(const InterfaceCounters& other) {
+  probes_sent += other.probes_sent;
+  datagrams += other.datagrams;
+  matches += other.matches;
+  new_devices += other.new_devices;
+  updated += other.updated;
+  duplicates += other.duplicates;
+  filtered += other.filtered;
+  malformed += other.malformed;
+  unrelated += other.unrelated;
+  truncated += other.truncated;
+  kernel_drops += other.kernel_drops;
+  full += other.full;
+  send_errors += other.send_errors;
+  for (std::size_t i = 0; i < malformed_by_error.size(); ++i) {
+    malformed_by_error[i] += other.malformed_by_error[i];
+  }
+  return *this;
+}
+
+InterfaceCounters SweepStats::Totals() const {
+  InterfaceCounters total;
+  for (const InterfaceStats& iface : interfaces) total += iface.counters;
+  return total;
+}
+
+}  // namespace onvif::sweep

@@ -1,0 +1,76 @@
+// What a sweep produces: the devices found and per-interface counters. Plain
+// values, filled by the sweeper and printed by output.h; no sockets here.
+
+#ifndef ONVIF_ENGINE_SWEEP_RESULT_H_
+#define ONVIF_ENGINE_SWEEP_RESULT_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/wsd/scanner.h"
+
+namespace onvif::sweep {
+
+// One distinct endpoint (WS-Addressing EndpointReference/Address), merged
+// over every reply, interface and re-sent Probe.
+struct DeviceInfo {
+  std::string endpoint;
+  std::vector<std::string> types;  // "{namespace}Local"; "Local" when the prefix was unbound
+  std::vector<std::string> scopes;
+  std::vector<std::string> xaddrs;
+  std::optional<std::uint64_t> metadata_version;
+  std::vector<std::string> interfaces;  // names of the interfaces it answered on
+  std::vector<std::string> addresses;   // source IPs of its replies
+  std::int64_t first_seen_ms = 0;       // since the sweep's start
+};
+
+// Number of ScanError values (kOk included), for per-error counters.
+inline constexpr std::size_t kScanErrorCount =
+    static_cast<std::size_t>(wsd::ScanError::kNotSoapEnvelope) + 1;
+
+// Per-interface counters. One worker owns an interface, so these are plain
+// integers written by one thread and read after it joined.
+struct InterfaceCounters {
+  std::uint64_t probes_sent = 0;
+  std::uint64_t datagrams = 0;   // received on the probe socket
+  std::uint64_t matches = 0;     // ProbeMatch entries in related replies
+  std::uint64_t new_devices = 0; // entries whose endpoint was new to the sweep
+  std::uint64_t updated = 0;     // known endpoint, higher MetadataVersion / InstanceId
+  std::uint64_t duplicates = 0;  // known endpoint, nothing new
+  std::uint64_t filtered = 0;    // entries dropped by the Types / Scopes filter
+  std::uint64_t malformed = 0;   // datagrams the scanner rejected (+ entries without endpoint)
+  std::uint64_t unrelated = 0;   // not a ProbeMatches answering one of our Probes
+  std::uint64_t truncated = 0;   // MSG_TRUNC
+  std::uint64_t kernel_drops = 0;  // receive-queue overflows (SO_RXQ_OVFL)
+  std::uint64_t full = 0;        // new endpoints the seen-table had no room for
+  std::uint64_t send_errors = 0;
+  std::array<std::uint64_t, kScanErrorCount> malformed_by_error{};  // indexed by ScanError
+
+  InterfaceCounters& operator+=(const InterfaceCounters& other);
+};
+
+struct InterfaceStats {
+  std::string name;
+  std::string address;    // the probe socket's local address, "10.77.0.1:40000"
+  std::int64_t rcvbuf = 0;  // SO_RCVBUF as obtained
+  InterfaceCounters counters;
+};
+
+struct SweepStats {
+  std::int64_t elapsed_ms = 0;
+  std::vector<InterfaceStats> interfaces;
+
+  InterfaceCounters Totals() const;
+};
+
+struct SweepResult {
+  std::vector<DeviceInfo> devices;  // in the order they were first found
+  SweepStats stats;
+};
+
+}  // namespace onvif::sweep
+
+#endif  // ONVIF_ENGINE_SWEEP_RESULT_H_

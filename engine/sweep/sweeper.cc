@@ -1,0 +1,311 @@
+#include "engine/sweep/sweeper.h"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "engine/dedup/seen_table.h"
+#include "engine/net/address.h"
+#include "engine/net/os_sys_calls.h"
+#include "engine/net/udp_socket.h"
+#include "engine/sweep/device_store.h"
+#include "engine/sweep/pipeline.h"
+
+namespace onvif::sweep {
+namespace {
+
+// Average key bytes reserved per device: "urn:uuid:" + 36 is 45; vendors
+// use longer URIs now and then.
+constexpr std::size_t kKeyArenaBytesPerDevice = 96;
+
+}  // namespace
+
+// One swept interface: its socket and its Probe.
+struct Sweeper::Interface {
+  unsigned index = 0;  // dense; the loop tag and the seen-table interface bit
+  std::string name;
+  net::BoundSocket socket;
+  std::string message_id;
+  std::string probe;  // built once; every send re-sends these bytes
+  sockaddr_storage group{};
+  socklen_t group_length = 0;
+  std::uint64_t probes_sent = 0;
+  std::uint64_t send_errors = 0;
+  io::SocketCounters loop_counters;
+};
+
+// What the workers share.
+struct Sweeper::Shared {
+  std::unique_ptr<dedup::SeenTable> seen;
+  std::unique_ptr<DeviceStore> store;
+  std::atomic<std::int64_t> last_new_ms{-1};
+  std::atomic<std::uint64_t> datagrams{0};
+  std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> start_ns{0};  // absl::ToUnixNanos of the start; 0 before Run
+  std::mutex loops_mu;  // guards loops (std::mutex: see device_store.h on TSan)
+  std::vector<io::EventLoop*> loops;
+};
+
+struct Sweeper::Worker final : io::DatagramHandler {
+  Sweeper* sweeper = nullptr;
+  std::vector<Interface*> interfaces;
+  std::unique_ptr<ReplyPipeline> pipeline;
+  std::unique_ptr<io::EventLoop> loop;
+  absl::Status status;
+
+  void OnDatagrams(io::EventLoop&, std::span<const io::Datagram> batch) override {
+    for (const io::Datagram& d : batch) {
+      pipeline->Process(d);
+    }
+    sweeper->shared_->datagrams.fetch_add(batch.size(), std::memory_order_relaxed);
+  }
+};
+
+Sweeper::Sweeper(SweepOptions options)
+    : options_(std::move(options)), shared_(std::make_unique<Shared>()) {}
+
+Sweeper::~Sweeper() = default;
+
+absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
+  if (options.repeat < 1 || options.repeat > kMaxRepeat) {
+    return absl::InvalidArgumentError(absl::StrCat("repeat must be 1..", kMaxRepeat));
+  }
+  if (options.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("timeout must be positive");
+  }
+  if (options.quiet < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("quiet must not be negative");
+  }
+  if (options.threads < 0 || options.rcvbuf_bytes < 0 || options.max_devices == 0) {
+    return absl::InvalidArgumentError("threads, rcvbuf and max_devices must not be negative");
+  }
+  absl::StatusOr<std::vector<net::Interface>> listed = net::ListInterfaces(options.interfaces);
+  if (!listed.ok()) return listed.status();
+  if (listed->size() > dedup::kMaxInterfaces) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        listed->size(), " interfaces selected; a sweep takes at most ", dedup::kMaxInterfaces,
+        " (the seen-table's interface mask): use --iface / --exclude"));
+  }
+
+  std::unique_ptr<Sweeper> sweeper(new Sweeper(std::move(options)));
+  const SweepOptions& opts = sweeper->options_;
+  std::mt19937_64 gen(opts.seed != 0 ? opts.seed : absl::Uniform<std::uint64_t>(absl::BitGen()));
+  sweeper->send_offsets_ = ProbeSendOffsets(opts.repeat, gen);
+
+  net::SocketOptions socket_options;
+  socket_options.rcvbuf_bytes = opts.rcvbuf_bytes;
+  wsd::ProbeSpec probe_spec;
+  probe_spec.types = opts.types;
+  probe_spec.scopes = opts.scopes;
+  const std::optional<net::IpAddress> group_ip = net::IpAddress::Parse(net::kWsdIpv4Group);
+  const net::SocketAddress group(*group_ip, net::kWsdPort);
+  for (const net::Interface& iface : *listed) {
+    absl::StatusOr<net::BoundSocket> socket =
+        net::OpenProbeSocket(iface, net::Family::kIPv4, socket_options,
+                             opts.sys != nullptr ? *opts.sys : net::RealSysCalls());
+    if (!socket.ok()) {
+      sweeper->warnings_.push_back(absl::StrCat(iface.name, ": ", socket.status().message()));
+      continue;
+    }
+    auto entry = std::make_unique<Interface>();
+    entry->index = static_cast<unsigned>(sweeper->interfaces_.size());
+    entry->name = iface.name;
+    entry->socket = *std::move(socket);
+    entry->message_id = wsd::NewMessageId(gen);
+    entry->probe = wsd::BuildProbe(entry->message_id, probe_spec);
+    entry->group_length = group.ToSockaddr(entry->group);
+    sweeper->interfaces_.push_back(std::move(entry));
+  }
+  if (sweeper->interfaces_.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no probe socket could be opened: ", absl::StrJoin(sweeper->warnings_, "; ")));
+  }
+
+  absl::StatusOr<dedup::SeenTable> seen =
+      dedup::SeenTable::Create(opts.max_devices, opts.max_devices * kKeyArenaBytesPerDevice);
+  if (!seen.ok()) return seen.status();
+  sweeper->shared_->seen = std::make_unique<dedup::SeenTable>(*std::move(seen));
+  absl::StatusOr<std::unique_ptr<DeviceStore>> store =
+      DeviceStore::Create(sweeper->shared_->seen->slot_count(), opts.on_found);
+  if (!store.ok()) return store.status();
+  sweeper->shared_->store = *std::move(store);
+  return sweeper;
+}
+
+std::vector<std::string> Sweeper::interface_names() const {
+  std::vector<std::string> names;
+  for (const auto& iface : interfaces_) names.push_back(iface->name);
+  return names;
+}
+
+void Sweeper::ArmEndTimer(Worker& worker) {
+  Shared& shared = *shared_;
+  const absl::Time start = absl::FromUnixNanos(shared.start_ns.load());
+  const std::int64_t last_new_ms = shared.last_new_ms.load(std::memory_order_relaxed);
+  const EndPolicy policy{.quiet = options_.quiet, .timeout = options_.timeout};
+  const absl::Time end =
+      start + EndOffset(policy, send_offsets_.back(),
+                        last_new_ms < 0 ? std::nullopt
+                                        : std::optional<absl::Duration>(absl::Milliseconds(last_new_ms)));
+  worker.loop->AddTimer(end, [this, &worker, end] {
+    // A new endpoint since the timer was armed moves the end later.
+    const std::int64_t now_last_new = shared_->last_new_ms.load(std::memory_order_relaxed);
+    const absl::Time start = absl::FromUnixNanos(shared_->start_ns.load());
+    const EndPolicy policy{.quiet = options_.quiet, .timeout = options_.timeout};
+    const absl::Time new_end =
+        start + EndOffset(policy, send_offsets_.back(),
+                          now_last_new < 0
+                              ? std::nullopt
+                              : std::optional<absl::Duration>(absl::Milliseconds(now_last_new)));
+    if (new_end <= end) {
+      // The first worker to decide ends every loop at once, so no worker
+      // keeps (or misses) replies another has stopped reading.
+      Stop();
+    } else {
+      ArmEndTimer(worker);
+    }
+  });
+}
+
+absl::StatusOr<SweepResult> Sweeper::Run() {
+  if (ran_) return absl::FailedPreconditionError("a Sweeper runs once");
+  ran_ = true;
+  Shared& shared = *shared_;
+  const std::size_t interface_count = interfaces_.size();
+  std::size_t threads = options_.threads > 0
+                            ? static_cast<std::size_t>(options_.threads)
+                            : std::max<std::size_t>(1, std::thread::hardware_concurrency());
+  threads = std::min(threads, interface_count);
+
+  std::vector<std::string> message_ids, names;
+  for (const auto& iface : interfaces_) {
+    message_ids.push_back(iface->message_id);
+    names.push_back(iface->name);
+  }
+  const absl::Time start = absl::Now();
+  shared.start_ns.store(absl::ToUnixNanos(start));
+  for (std::size_t w = 0; w < threads; ++w) {
+    auto worker = std::make_unique<Worker>();
+    worker->sweeper = this;
+    PipelineOptions pipeline_options;
+    pipeline_options.probe_message_ids = message_ids;
+    pipeline_options.interface_names = names;
+    if (options_.filter_replies) {
+      pipeline_options.filter_types = options_.types;
+      pipeline_options.filter_scopes = options_.scopes;
+    }
+    pipeline_options.start = start;
+    pipeline_options.last_new_ms = &shared.last_new_ms;
+    worker->pipeline =
+        std::make_unique<ReplyPipeline>(*shared.seen, *shared.store, std::move(pipeline_options));
+    absl::StatusOr<std::unique_ptr<io::EventLoop>> loop =
+        io::CreateEventLoop(options_.backend, *worker);
+    if (!loop.ok()) return loop.status();
+    worker->loop = *std::move(loop);
+    for (std::size_t i = w; i < interface_count; i += threads) {
+      Interface& iface = *interfaces_[i];
+      if (absl::Status added = worker->loop->AddSocket(iface.socket.fd.get(), iface.index);
+          !added.ok()) {
+        return absl::Status(added.code(), absl::StrCat(iface.name, ": ", added.message()));
+      }
+      worker->interfaces.push_back(&iface);
+    }
+    // The schedule (SOAP-over-UDP Appendix I): the same bytes at each offset.
+    for (const absl::Duration offset : send_offsets_) {
+      net::OsSysCalls& sys = options_.sys != nullptr ? *options_.sys : net::RealSysCalls();
+      worker->loop->AddTimer(start + offset, [worker = worker.get(), &sys] {
+        for (Interface* iface : worker->interfaces) {
+          const net::SysCallResult sent = sys.SendTo(
+              iface->socket.fd.get(), iface->probe.data(), iface->probe.size(), 0,
+              reinterpret_cast<const sockaddr*>(&iface->group), iface->group_length);
+          ++(sent.ok() ? iface->probes_sent : iface->send_errors);
+        }
+      });
+    }
+    ArmEndTimer(*worker);
+    workers_.push_back(std::move(worker));
+  }
+  {
+    std::lock_guard<std::mutex> lock(shared.loops_mu);
+    for (const auto& worker : workers_) shared.loops.push_back(worker->loop.get());
+  }
+  if (shared.stop.load()) {
+    for (const auto& worker : workers_) worker->loop->Stop();
+  }
+
+  const absl::Time hard_end = start + options_.timeout;
+  std::vector<std::thread> threads_running;
+  for (std::size_t w = 1; w < workers_.size(); ++w) {
+    Worker* worker = workers_[w].get();
+    threads_running.emplace_back([worker, hard_end] { worker->status = worker->loop->RunUntil(hard_end); });
+  }
+  workers_[0]->status = workers_[0]->loop->RunUntil(hard_end);
+  for (std::thread& thread : threads_running) thread.join();
+  const absl::Time finished = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(shared.loops_mu);
+    shared.loops.clear();
+  }
+
+  SweepResult result;
+  result.stats.elapsed_ms = absl::ToInt64Milliseconds(finished - start);
+  std::vector<InterfaceCounters> counters(interface_count);
+  for (const auto& worker : workers_) {
+    if (!worker->status.ok()) return worker->status;
+    for (std::size_t i = 0; i < interface_count; ++i) counters[i] += worker->pipeline->counters()[i];
+    for (Interface* iface : worker->interfaces) {
+      absl::StatusOr<io::SocketCounters> loop_counters = worker->loop->RemoveSocket(iface->index);
+      if (loop_counters.ok()) iface->loop_counters = *loop_counters;
+    }
+  }
+  for (const auto& iface : interfaces_) {
+    InterfaceStats stats;
+    stats.name = iface->name;
+    stats.address = iface->socket.local.ToString();
+    stats.rcvbuf = iface->socket.rcvbuf_bytes;
+    stats.counters = counters[iface->index];
+    stats.counters.probes_sent = iface->probes_sent;
+    stats.counters.send_errors = iface->send_errors;
+    stats.counters.kernel_drops = iface->loop_counters.kernel_drops;
+    result.stats.interfaces.push_back(std::move(stats));
+  }
+  // Every interface an endpoint answered on, as the seen-table merged them.
+  for (auto& [slot, device] : shared.store->Snapshot()) {
+    if (std::optional<dedup::EntryView> entry = shared.seen->At(slot); entry.has_value()) {
+      device.interfaces.clear();
+      for (const auto& iface : interfaces_) {
+        if (entry->interface_mask & (std::uint64_t{1} << iface->index)) {
+          device.interfaces.push_back(iface->name);
+        }
+      }
+    }
+    result.devices.push_back(std::move(device));
+  }
+  return result;
+}
+
+void Sweeper::Stop() {
+  Shared& shared = *shared_;
+  shared.stop.store(true);
+  std::lock_guard<std::mutex> lock(shared.loops_mu);
+  for (io::EventLoop* loop : shared.loops) loop->Stop();
+}
+
+Progress Sweeper::GetProgress() const {
+  const Shared& shared = *shared_;
+  Progress progress;
+  progress.devices = shared.store->described();
+  progress.datagrams = shared.datagrams.load(std::memory_order_relaxed);
+  const std::int64_t start_ns = shared.start_ns.load();
+  progress.elapsed = start_ns == 0 ? absl::ZeroDuration() : absl::Now() - absl::FromUnixNanos(start_ns);
+  return progress;
+}
+
+}  // namespace onvif::sweep

@@ -1,0 +1,131 @@
+// Sweeper: one WS-Discovery sweep over the host's interfaces.
+//
+// Design note
+// -----------
+// Create (setup; may allocate, returns Status):
+//   net::ListInterfaces(filter) -> for each interface one probe socket
+//   (net::OpenProbeSocket: bound to the interface's address on an ephemeral
+//   port, IP_MULTICAST_IF by ifindex, TTL 1, SO_RCVBUF[FORCE], IP_PKTINFO);
+//   an interface whose socket cannot be opened is reported through
+//   `warnings()` and skipped; none left -> FailedPrecondition. Each interface
+//   gets its own Probe MessageID and its Probe bytes are built once
+//   (wsd::BuildProbe): a device on a segment shared by two of our interfaces
+//   receives two distinct Probes and answers both, so it is listed on both
+//   (a responder may ignore a repeated MessageID, WS-Discovery 2005/04
+//   section 3.1.2; retransmissions of one Probe keep their ID).
+// Run:
+//   `threads` workers (default min(cores, interfaces)); interface i belongs
+//   to worker i % threads. Each worker owns an io::EventLoop, a
+//   ReplyPipeline (scanner, scratch, counters) and its interfaces' sockets;
+//   workers share only the lock-free dedup::SeenTable and the DeviceStore
+//   (a mutex taken on new / updated endpoints only; see device_store.h).
+//   Each worker arms one timer per send of the schedule (schedule.h: same
+//   bytes, rand[50,250] ms doubling to 500 ms) and one end timer at
+//   EndOffset(last send, last new endpoint); when it fires it re-reads the
+//   shared "last new" time and either re-arms or stops every worker's loop
+//   at once (the first worker to decide ends the sweep). RunUntil
+//   (start + timeout) is the hard cap. Replies still queued in a socket
+//   when the sweep ends are not read (they arrived after the end).
+// Result: devices in discovery order, each with the names of every interface
+//   the seen-table recorded for it; per-interface counters, including the
+//   loop's kernel drops (SO_RXQ_OVFL / SO_MEMINFO) and the rcvbuf obtained.
+
+#ifndef ONVIF_ENGINE_SWEEP_SWEEPER_H_
+#define ONVIF_ENGINE_SWEEP_SWEEPER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/io/event_loop.h"
+#include "engine/net/interfaces.h"
+#include "engine/net/os_sys_calls.h"
+#include "engine/sweep/result.h"
+#include "engine/sweep/schedule.h"
+#include "engine/wsd/builder.h"
+
+namespace onvif::sweep {
+
+// Distinct endpoints a sweep can hold by default (the swarm's maximum is
+// 100,000 cameras); the seen-table allocates 128 B per entry up front.
+inline constexpr std::size_t kDefaultMaxDevices = std::size_t{1} << 17;
+
+struct SweepOptions {
+  net::InterfaceFilter interfaces;  // --iface / --exclude; IPv4 for now
+  std::vector<wsd::QNameSpec> types;  // Probe Types; empty = any
+  std::vector<std::string> scopes;    // Probe Scopes (MatchBy rfc3986, the default)
+  // Also drop replies whose Types / Scopes do not satisfy the above (for
+  // devices that ignore the Probe's filter).
+  bool filter_replies = false;
+  int repeat = kDefaultRepeat;
+  absl::Duration quiet = kDefaultQuiet;
+  absl::Duration timeout = kDefaultTimeout;
+  int rcvbuf_bytes = 8 << 20;
+  int threads = 0;  // 0: min(hardware threads, interfaces)
+  io::Backend backend = io::Backend::kAuto;
+  std::size_t max_devices = kDefaultMaxDevices;
+  // Seeds the schedule and the MessageIDs; 0 = random.
+  std::uint64_t seed = 0;
+  // Socket setup and sends go through this (tests inject failures); null =
+  // net::RealSysCalls(). Must outlive the Sweeper.
+  net::OsSysCalls* sys = nullptr;
+  // Called once per endpoint when it is first found, from a worker thread,
+  // serialized (under the device store's lock): keep it short.
+  std::function<void(const DeviceInfo&)> on_found;
+};
+
+struct Progress {
+  std::size_t devices = 0;
+  std::uint64_t datagrams = 0;
+  absl::Duration elapsed;
+};
+
+class Sweeper {
+ public:
+  // Lists interfaces and opens the sockets. Errors: InvalidArgument for bad
+  // options; the interface selection's error (NotFound / FailedPrecondition
+  // naming the interface and why); FailedPrecondition when no socket could
+  // be opened (with each interface's error).
+  static absl::StatusOr<std::unique_ptr<Sweeper>> Create(SweepOptions options);
+  ~Sweeper();
+  Sweeper(const Sweeper&) = delete;
+  Sweeper& operator=(const Sweeper&) = delete;
+
+  // Interfaces skipped at Create, one message each ("n3: IP_MULTICAST_IF ...").
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  // Names of the interfaces that will be swept.
+  std::vector<std::string> interface_names() const;
+
+  // Runs the sweep once (blocking) and returns what it found. Errors only
+  // when a loop cannot be created or fails to wait.
+  absl::StatusOr<SweepResult> Run();
+  // Ends a running sweep early (thread-safe; e.g. from a signal thread).
+  void Stop();
+  // Live figures for a progress line; thread-safe.
+  Progress GetProgress() const;
+
+ private:
+  struct Interface;
+  struct Worker;
+  struct Shared;
+  explicit Sweeper(SweepOptions options);
+
+  void ArmEndTimer(Worker& worker);
+
+  SweepOptions options_;
+  std::vector<std::string> warnings_;
+  std::vector<std::unique_ptr<Interface>> interfaces_;
+  std::vector<absl::Duration> send_offsets_;  // the schedule, drawn at Create
+  std::unique_ptr<Shared> shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  bool ran_ = false;
+};
+
+}  // namespace onvif::sweep
+
+#endif  // ONVIF_ENGINE_SWEEP_SWEEPER_H_

@@ -1,0 +1,116 @@
+#include "engine/sweep/output.h"
+
+#include "gtest/gtest.h"
+
+namespace onvif::sweep {
+namespace {
+
+SweepResult Sample() {
+  SweepResult r;
+  DeviceInfo a;
+  a.endpoint = "urn:uuid:a";
+  a.types = {"{http://www.onvif.org/ver10/network/wsdl}NetworkVideoTransmitter"};
+  a.scopes = {"onvif://www.onvif.org/hardware/HW-1", "ONVIF://WWW.onvif.org/name/Front%20Door"};
+  a.xaddrs = {"http://10.77.0.2/onvif/device_service", "https://10.77.0.2/"};
+  a.metadata_version = 3;
+  a.interfaces = {"n0", "n1"};
+  a.addresses = {"10.77.0.2"};
+  a.first_seen_ms = 12;
+  DeviceInfo b;
+  b.endpoint = "urn:uuid:b\"q";
+  b.interfaces = {"n1"};
+  b.addresses = {"10.77.1.2"};
+  b.first_seen_ms = 140;
+  r.devices = {a, b};
+  InterfaceStats s0;
+  s0.name = "n0";
+  s0.address = "10.77.0.1:40000";
+  s0.rcvbuf = 16777216;
+  s0.counters.probes_sent = 4;
+  s0.counters.datagrams = 4;
+  s0.counters.matches = 4;
+  s0.counters.new_devices = 1;
+  s0.counters.duplicates = 3;
+  InterfaceStats s1;
+  s1.name = "n1";
+  s1.address = "10.77.1.1:40001";
+  s1.rcvbuf = 425984;
+  s1.counters.probes_sent = 4;
+  s1.counters.datagrams = 9;
+  s1.counters.matches = 8;
+  s1.counters.new_devices = 1;
+  s1.counters.duplicates = 7;
+  s1.counters.malformed = 1;
+  s1.counters.unrelated = 0;
+  s1.counters.truncated = 0;
+  s1.counters.kernel_drops = 2;
+  r.stats.elapsed_ms = 1234;
+  r.stats.interfaces = {s0, s1};
+  return r;
+}
+
+constexpr char kDeviceA[] =
+    R"("endpoint":"urn:uuid:a","types":["{http://www.onvif.org/ver10/network/wsdl}NetworkVideoTransmitter"],)"
+    R"("scopes":["onvif://www.onvif.org/hardware/HW-1","ONVIF://WWW.onvif.org/name/Front%20Door"],)"
+    R"("xaddrs":["http://10.77.0.2/onvif/device_service","https://10.77.0.2/"],"metadata_version":3,)"
+    R"("interfaces":["n0","n1"],"addresses":["10.77.0.2"],"first_seen_ms":12)";
+constexpr char kDeviceB[] =
+    R"("endpoint":"urn:uuid:b\"q","types":[],"scopes":[],"xaddrs":[],"metadata_version":null,)"
+    R"("interfaces":["n1"],"addresses":["10.77.1.2"],"first_seen_ms":140)";
+constexpr char kStats[] =
+    R"("elapsed_ms":1234,"interfaces":[)"
+    R"({"name":"n0","address":"10.77.0.1:40000","probes_sent":4,"datagrams":4,"matches":4,"new":1,)"
+    R"("duplicates":3,"malformed":0,"unrelated":0,"truncated":0,"kernel_drops":0,"rcvbuf":16777216},)"
+    R"({"name":"n1","address":"10.77.1.1:40001","probes_sent":4,"datagrams":9,"matches":8,"new":1,)"
+    R"("duplicates":7,"malformed":1,"unrelated":0,"truncated":0,"kernel_drops":2,"rcvbuf":425984}])";
+
+TEST(OutputTest, Json) {
+  EXPECT_EQ(FormatJson(Sample()), std::string("{\"devices\":[{") + kDeviceA + "},{" + kDeviceB +
+                                      "}],\"stats\":{" + kStats + "}}\n");
+}
+
+TEST(OutputTest, JsonEmpty) {
+  EXPECT_EQ(FormatJson(SweepResult{}),
+            "{\"devices\":[],\"stats\":{\"elapsed_ms\":0,\"interfaces\":[]}}\n");
+}
+
+TEST(OutputTest, Ndjson) {
+  const SweepResult r = Sample();
+  EXPECT_EQ(FormatFoundEvent(r.devices[0]), std::string("{\"event\":\"found\",") + kDeviceA + "}\n");
+  EXPECT_EQ(FormatSummaryEvent(2, r.stats),
+            std::string("{\"event\":\"summary\",\"devices\":2,") + kStats + "}\n");
+}
+
+TEST(OutputTest, Table) {
+  EXPECT_EQ(FormatTable(Sample()),
+            "NAME        HARDWARE  XADDR                                  INTERFACES\n"
+            "Front Door  HW-1      http://10.77.0.2/onvif/device_service  n0,n1\n"
+            "-           -         -                                      n1\n"
+            "n0 (10.77.0.1:40000): 4 probes, 4 datagrams, 4 matches, 1 new, 3 duplicates, "
+            "0 malformed, 0 unrelated, 0 truncated, 0 kernel drops, rcvbuf 16777216\n"
+            "n1 (10.77.1.1:40001): 4 probes, 9 datagrams, 8 matches, 1 new, 7 duplicates, "
+            "1 malformed, 0 unrelated, 0 truncated, 2 kernel drops, rcvbuf 425984\n"
+            "2 devices on 2 interfaces in 1234 ms (13 datagrams, 10 duplicates, 1 malformed, "
+            "0 unrelated, 2 kernel drops)\n");
+}
+
+TEST(OutputTest, ScopeValueAndPercentDecode) {
+  EXPECT_EQ(PercentDecode("a%20b%2Fc%2"), "a b/c%2");
+  EXPECT_EQ(PercentDecode("%zz%41"), "%zzA");
+  const std::vector<std::string> scopes = {"onvif://www.onvif.org/Profile/Streaming",
+                                           "onvif://www.onvif.org/name/Cam%C3%A9ra%201"};
+  EXPECT_EQ(ScopeValue(scopes, kNameScope), "Caméra 1");
+  EXPECT_EQ(ScopeValue(scopes, kHardwareScope), std::nullopt);
+  // The path is case-sensitive; scheme and authority are not.
+  EXPECT_EQ(ScopeValue({"onvif://www.onvif.org/NAME/x"}, kNameScope), std::nullopt);
+}
+
+TEST(OutputTest, ParseFormat) {
+  EXPECT_EQ(*ParseFormat("table"), Format::kTable);
+  EXPECT_EQ(*ParseFormat("json"), Format::kJson);
+  EXPECT_EQ(*ParseFormat("ndjson"), Format::kNdjson);
+  EXPECT_FALSE(ParseFormat("xml").ok());
+}
+
+}  // namespace
+}  // namespace onvif::sweep

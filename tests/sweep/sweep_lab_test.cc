@@ -1,0 +1,306 @@
+// End-to-end: the real onvif-sweep binary in the host namespace of a lab
+// (tests/lab), against a small responder thread in each camera namespace.
+// Needs root (network namespaces); skipped with a message otherwise. Nothing
+// here sends on the host's own interfaces: every sweep runs in a lab
+// namespace or in a fresh `unshare -n` namespace, and each responder is
+// bounded in time.
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/base/unique_fd.h"
+#include "engine/wsd/builder.h"
+#include "engine/wsd/scanner.h"
+#include "gtest/gtest.h"
+#include "tests/lab/lab.h"
+#include "tests/sweep/responder.h"
+
+namespace onvif::sweep {
+namespace {
+
+using testing::CameraEndpoint;
+using testing::Responder;
+using testing::ResponderConfig;
+
+constexpr char kSweepBinary[] = ONVIF_SWEEP_BINARY;
+
+#define SKIP_UNLESS_ROOT() \
+  if (!lab::IsRoot()) GTEST_SKIP() << "needs root for network namespaces (tests/lab); skipped"
+
+// The device objects of onvif-sweep's JSON output, as endpoint -> the text
+// of its "interfaces" array. Our own writer's layout is fixed (see
+// engine/sweep/output.h), so plain string search is enough here.
+std::map<std::string, std::string> DeviceInterfaces(const std::string& json) {
+  std::map<std::string, std::string> out;
+  const std::string key = "{\"endpoint\":\"";
+  for (std::size_t at = json.find(key); at != std::string::npos; at = json.find(key, at + 1)) {
+    const std::size_t begin = at + key.size();
+    const std::string endpoint = json.substr(begin, json.find('"', begin) - begin);
+    const std::size_t ifaces = json.find("\"interfaces\":", begin);
+    out[endpoint] = json.substr(ifaces + 13, json.find(']', ifaces) - ifaces - 12);
+  }
+  return out;
+}
+
+// The sum of a stats counter over all interfaces.
+std::uint64_t SumCounter(const std::string& json, absl::string_view name) {
+  std::uint64_t sum = 0;
+  const std::string key = absl::StrCat("\"", name, "\":");
+  for (std::size_t at = json.find(key); at != std::string::npos; at = json.find(key, at + 1)) {
+    sum += std::stoull(json.substr(at + key.size()));
+  }
+  return sum;
+}
+
+// The JSON document line of a run's output (stderr is interleaved).
+std::string JsonLine(const std::string& output) {
+  for (absl::string_view line : absl::StrSplit(output, '\n')) {
+    if (absl::StartsWith(line, "{\"devices\":")) return std::string(line);
+  }
+  return "";
+}
+
+lab::LabOptions OneNic() {
+  lab::LabOptions options;
+  options.nics = 1;
+  return options;
+}
+lab::LabOptions TwoNics() {
+  lab::LabOptions options;
+  options.nics = 2;
+  return options;
+}
+
+struct RunOutcome {
+  int exit_code = -1;
+  std::string output;
+  double seconds = 0;
+};
+
+RunOutcome RunSweep(const std::vector<std::string>& argv) {
+  const auto start = std::chrono::steady_clock::now();
+  auto result = lab::RunCommand(argv);
+  RunOutcome run;
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!result.ok()) {
+    run.output = std::string(result.status().message());
+    return run;
+  }
+  run.exit_code = result->exit_code;
+  run.output = result->output;
+  return run;
+}
+
+TEST(SweepLabTest, FindsEachDeviceOnItsNic) {
+  SKIP_UNLESS_ROOT();
+  auto lab = lab::Lab::Up(TwoNics());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  constexpr int kCamerasPerNic = 5;
+  std::vector<std::unique_ptr<Responder>> responders;
+  for (int nic = 0; nic < 2; ++nic) {
+    responders.push_back(std::make_unique<Responder>(
+        lab->CamNamespace(nic),
+        ResponderConfig{.nic = nic, .ifname = lab->CamNic(nic), .cameras = kCamerasPerNic}));
+    ASSERT_TRUE(responders.back()->WaitReady()) << responders.back()->error();
+  }
+  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0", "--iface=n1",
+                                          "--format", "json", "--timeout", "10s"}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string json = JsonLine(run.output);
+  ASSERT_FALSE(json.empty()) << run.output;
+  const auto devices = DeviceInterfaces(json);
+  if (getenv("SWEEP_TEST_VERBOSE") != nullptr) std::fprintf(stderr, "%s (%.2f s)\n", run.output.c_str(), run.seconds);
+  EXPECT_EQ(devices.size(), 2u * kCamerasPerNic) << json;
+  for (int nic = 0; nic < 2; ++nic) {
+    for (int k = 0; k < kCamerasPerNic; ++k) {
+      auto it = devices.find(CameraEndpoint(nic, k));
+      ASSERT_NE(it, devices.end()) << CameraEndpoint(nic, k) << " missing in " << json;
+      EXPECT_EQ(it->second, absl::StrCat("[\"n", nic, "\"]")) << json;
+    }
+    EXPECT_EQ(responders[nic]->probes(), 4) << "default --repeat is 4 sends";
+  }
+  EXPECT_NE(json.find("\"addresses\":[\"10.77.1.2\"]"), std::string::npos) << json;
+  EXPECT_EQ(SumCounter(json, "new"), 2u * kCamerasPerNic);
+  EXPECT_EQ(SumCounter(json, "duplicates"), 3u * 2u * kCamerasPerNic);
+  EXPECT_EQ(SumCounter(json, "probes_sent"), 8u);
+  EXPECT_EQ(SumCounter(json, "unrelated"), 0u);
+  EXPECT_EQ(SumCounter(json, "kernel_drops"), 0u);
+  // Adaptive end: last send (<= 1250 ms) + 500 ms + 200 ms quiet, far below 10 s.
+  EXPECT_LT(run.seconds, 4.0) << "the sweep should end by itself well before --timeout";
+}
+
+// Two of our NICs on one segment: each camera hears both Probes (distinct
+// MessageIDs per interface) and is listed once, on both NICs. Two workers.
+TEST(SweepLabTest, BridgedSegmentListsBothNics) {
+  SKIP_UNLESS_ROOT();
+  lab::LabOptions options = TwoNics();
+  options.bridge = true;
+  auto lab = lab::Lab::Up(options);
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  constexpr int kCameras = 4;
+  Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = kCameras});
+  ASSERT_TRUE(responder.WaitReady()) << responder.error();
+  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0,n1", "--format",
+                                                 "json", "--threads", "2", "--repeat", "2"}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string json = JsonLine(run.output);
+  const auto devices = DeviceInterfaces(json);
+  ASSERT_EQ(devices.size(), static_cast<std::size_t>(kCameras)) << run.output;
+  for (const auto& [endpoint, interfaces] : devices) {
+    EXPECT_EQ(interfaces, "[\"n0\",\"n1\"]") << endpoint << " in " << json;
+  }
+  EXPECT_EQ(responder.probes(), 4) << "2 sends on each of 2 NICs";
+  EXPECT_EQ(SumCounter(json, "new"), static_cast<std::uint64_t>(kCameras));
+  EXPECT_EQ(SumCounter(json, "duplicates"), 3u * kCameras);
+}
+
+// A reply storm: 2 NICs x 1000 cameras answering every Probe at once
+// (4000 datagrams per NIC). With the default 8 MiB buffer nothing is lost.
+TEST(SweepLabTest, StormOfTwoThousandCameras) {
+  SKIP_UNLESS_ROOT();
+  auto lab = lab::Lab::Up(TwoNics());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  constexpr int kCamerasPerNic = 1000;
+  std::vector<std::unique_ptr<Responder>> responders;
+  for (int nic = 0; nic < 2; ++nic) {
+    responders.push_back(std::make_unique<Responder>(
+        lab->CamNamespace(nic),
+        ResponderConfig{.nic = nic, .ifname = lab->CamNic(nic), .cameras = kCamerasPerNic}));
+    ASSERT_TRUE(responders.back()->WaitReady()) << responders.back()->error();
+  }
+  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--format", "json", "--iface",
+                                                 "n0", "--iface", "n1", "--timeout", "10s"}));
+  ASSERT_EQ(run.exit_code, 0) << run.output.substr(0, 2000);
+  const std::string json = JsonLine(run.output);
+  const auto devices = DeviceInterfaces(json);
+  EXPECT_EQ(devices.size(), 2u * kCamerasPerNic);
+  int on_own_nic = 0;
+  for (int nic = 0; nic < 2; ++nic) {
+    for (int k = 0; k < kCamerasPerNic; ++k) {
+      auto it = devices.find(CameraEndpoint(nic, k));
+      on_own_nic += it != devices.end() && it->second == absl::StrCat("[\"n", nic, "\"]");
+    }
+  }
+  EXPECT_EQ(on_own_nic, 2 * kCamerasPerNic);
+  EXPECT_EQ(SumCounter(json, "kernel_drops"), 0u);
+  EXPECT_EQ(SumCounter(json, "malformed"), 0u);
+  EXPECT_EQ(SumCounter(json, "new"), 2u * kCamerasPerNic);
+  EXPECT_LT(run.seconds, 5.0);
+}
+
+TEST(SweepLabTest, TableOutput) {
+  SKIP_UNLESS_ROOT();
+  auto lab = lab::Lab::Up(OneNic());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 2});
+  ASSERT_TRUE(responder.WaitReady()) << responder.error();
+  const RunOutcome run =
+      RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0", "--repeat", "1", "--quiet", "50ms"}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("NAME     HARDWARE  XADDR                                  INTERFACES\n"
+                            "cam 0-0  LabCam    http://10.77.0.2/onvif/device_service  n0\n"
+                            "cam 0-1  LabCam    http://10.77.0.2/onvif/device_service  n0\n"),
+            std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("2 devices on 1 interfaces in "), std::string::npos) << run.output;
+}
+
+TEST(SweepLabTest, WrongRelatesToIsUnrelated) {
+  SKIP_UNLESS_ROOT();
+  auto lab = lab::Lab::Up(OneNic());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 3,
+                                             .wrong_relates_to = true});
+  ASSERT_TRUE(responder.WaitReady()) << responder.error();
+  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0", "--format", "json",
+                                          "--repeat", "2", "--timeout", "10s"}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string json = JsonLine(run.output);
+  ASSERT_FALSE(json.empty()) << run.output;
+  EXPECT_TRUE(DeviceInterfaces(json).empty()) << json;
+  EXPECT_NE(json.find("\"devices\":[]"), std::string::npos) << json;
+  EXPECT_EQ(SumCounter(json, "unrelated"), 6u) << json;  // 2 Probes x 3 replies
+  EXPECT_EQ(SumCounter(json, "datagrams"), 6u) << json;
+  EXPECT_EQ(SumCounter(json, "new"), 0u);
+}
+
+TEST(SweepLabTest, ExpectShortfallExits3AndNdjson) {
+  SKIP_UNLESS_ROOT();
+  auto lab = lab::Lab::Up(OneNic());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 2});
+  ASSERT_TRUE(responder.WaitReady()) << responder.error();
+  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0", "--format", "ndjson",
+                                          "--repeat", "1", "--expect", "3"}));
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  int found = 0, summaries = 0;
+  for (absl::string_view line : absl::StrSplit(run.output, '\n')) {
+    found += absl::StartsWith(line, "{\"event\":\"found\",\"endpoint\":");
+    summaries += absl::StartsWith(line, "{\"event\":\"summary\",\"devices\":2,");
+  }
+  EXPECT_EQ(found, 2) << run.output;
+  EXPECT_EQ(summaries, 1) << run.output;
+  EXPECT_NE(run.output.find("expected at least 3"), std::string::npos) << run.output;
+}
+
+// Usage errors: run in a fresh empty namespace (`unshare -n`), so even a
+// flag-parsing bug could not send anything on the host's interfaces.
+TEST(SweepCliTest, BadFlagsExit2WithAMessage) {
+  SKIP_UNLESS_ROOT();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--bogus"}, "unknown flag --bogus"},
+      {{"--format", "xml"}, "--format"},
+      {{"--repeat", "0"}, "--repeat must be"},
+      {{"--timeout", "soon"}, "--timeout"},
+      {{"--types", "foo:Bar"}, "--types"},
+      {{"--backend", "uring2"}, "--backend must be"},
+      {{"--threads"}, "--threads needs a value"},
+      {{"stray"}, "unexpected argument"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv = {"unshare", "-n", kSweepBinary};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const RunOutcome run = RunSweep(argv);
+    EXPECT_EQ(run.exit_code, 2) << args[0] << ": " << run.output;
+    EXPECT_NE(run.output.find(message), std::string::npos) << args[0] << ": " << run.output;
+  }
+}
+
+TEST(SweepCliTest, HelpDocumentsEveryFlag) {
+  SKIP_UNLESS_ROOT();
+  const RunOutcome run = RunSweep({"unshare", "-n", kSweepBinary, "--help"});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  for (const char* flag : {"--iface", "--exclude", "--types", "--scopes", "--timeout", "--quiet",
+                           "--repeat", "--rcvbuf", "--threads", "--backend", "--format",
+                           "--expect"}) {
+    EXPECT_NE(run.output.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(SweepCliTest, NoUsableInterfaceExits2) {
+  SKIP_UNLESS_ROOT();
+  // A fresh namespace has only lo (down, and loopback is used only when named).
+  RunOutcome run = RunSweep({"unshare", "-n", kSweepBinary});
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("no usable interface"), std::string::npos) << run.output;
+  run = RunSweep({"unshare", "-n", kSweepBinary, "--iface", "nosuch0"});
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("nosuch0"), std::string::npos) << run.output;
+}
+
+}  // namespace
+}  // namespace onvif::sweep

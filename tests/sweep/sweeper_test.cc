@@ -1,0 +1,184 @@
+// The Sweeper in-process, in a lab's host namespace (tests/lab): skipping a
+// bad interface, failing clearly when none is left, the hard timeout and
+// Stop. Needs root; skipped with a message otherwise. Every sweep runs on a
+// thread that entered the lab's namespace, never on the host's interfaces.
+
+#include "engine/sweep/sweeper.h"
+
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <memory>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "engine/net/os_sys_calls.h"
+#include "gtest/gtest.h"
+#include "tests/lab/lab.h"
+#include "tests/sweep/responder.h"
+
+namespace onvif::sweep {
+namespace {
+
+using testing::CameraEndpoint;
+using testing::Responder;
+
+#define SKIP_UNLESS_ROOT() \
+  if (!lab::IsRoot()) GTEST_SKIP() << "needs root for network namespaces (tests/lab); skipped"
+
+// Real syscalls, except IP_MULTICAST_IF fails (EADDRNOTAVAIL) for the
+// interfaces named in `bad`.
+class FailingSysCalls final : public net::OsSysCalls {
+ public:
+  explicit FailingSysCalls(std::vector<unsigned> bad) : bad_(std::move(bad)) {}
+  net::SysCallResult Socket(int d, int t, int p) override { return real_.Socket(d, t, p); }
+  net::SysCallResult Bind(int fd, const sockaddr* a, socklen_t l) override { return real_.Bind(fd, a, l); }
+  net::SysCallResult SetSockOpt(int fd, int level, int name, const void* value, socklen_t len) override {
+    if (level == IPPROTO_IP && name == IP_MULTICAST_IF && len >= sizeof(ip_mreqn)) {
+      ip_mreqn request;
+      std::memcpy(&request, value, sizeof request);
+      for (unsigned ifindex : bad_) {
+        if (static_cast<unsigned>(request.imr_ifindex) == ifindex) return {-1, EADDRNOTAVAIL};
+      }
+    }
+    return real_.SetSockOpt(fd, level, name, value, len);
+  }
+  net::SysCallResult GetSockOpt(int fd, int level, int name, void* value, socklen_t* len) override {
+    return real_.GetSockOpt(fd, level, name, value, len);
+  }
+  net::SysCallResult GetSockName(int fd, sockaddr* a, socklen_t* l) override {
+    return real_.GetSockName(fd, a, l);
+  }
+  net::SysCallResult SendTo(int fd, const void* b, size_t n, int f, const sockaddr* a,
+                            socklen_t l) override {
+    return real_.SendTo(fd, b, n, f, a, l);
+  }
+  net::SysCallResult RecvMsg(int fd, msghdr* m, int f) override { return real_.RecvMsg(fd, m, f); }
+
+ private:
+  net::OsSysCallsImpl real_;
+  std::vector<unsigned> bad_;
+};
+
+lab::LabOptions TwoNics() {
+  lab::LabOptions options;
+  options.nics = 2;
+  return options;
+}
+
+SweepOptions BothNics() {
+  SweepOptions options;
+  options.interfaces.include = {"n0", "n1"};
+  options.repeat = 2;
+  options.seed = 1;
+  return options;
+}
+
+TEST(SweeperTest, OneBadInterfaceIsReportedAndSkipped) {
+  SKIP_UNLESS_ROOT();
+  auto lab = lab::Lab::Up(TwoNics());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  Responder r0(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 2});
+  Responder r1(lab->CamNamespace(1), {.nic = 1, .ifname = lab->CamNic(1), .cameras = 2});
+  ASSERT_TRUE(r0.WaitReady()) << r0.error();
+  ASSERT_TRUE(r1.WaitReady()) << r1.error();
+  ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
+                FailingSysCalls sys({if_nametoindex("n1")});
+                SweepOptions options = BothNics();
+                options.sys = &sys;
+                auto sweeper = Sweeper::Create(options);
+                ASSERT_TRUE(sweeper.ok()) << sweeper.status();
+                ASSERT_EQ((*sweeper)->warnings().size(), 1u);
+                EXPECT_TRUE(absl::StartsWith((*sweeper)->warnings()[0], "n1: ")) << (*sweeper)->warnings()[0];
+                EXPECT_TRUE(absl::StrContains((*sweeper)->warnings()[0], "IP_MULTICAST_IF"))
+                    << (*sweeper)->warnings()[0];
+                EXPECT_EQ((*sweeper)->interface_names(), std::vector<std::string>{"n0"});
+                auto result = (*sweeper)->Run();
+                ASSERT_TRUE(result.ok()) << result.status();
+                ASSERT_EQ(result->devices.size(), 2u);
+                for (const DeviceInfo& device : result->devices) {
+                  EXPECT_TRUE(device.endpoint == CameraEndpoint(0, 0) ||
+                              device.endpoint == CameraEndpoint(0, 1))
+                      << device.endpoint;
+                  EXPECT_EQ(device.interfaces, std::vector<std::string>{"n0"});
+                }
+                ASSERT_EQ(result->stats.interfaces.size(), 1u);
+                EXPECT_EQ(result->stats.interfaces[0].counters.probes_sent, 2u);
+              }).ok());
+}
+
+TEST(SweeperTest, NoUsableInterfaceIsAClearError) {
+  SKIP_UNLESS_ROOT();
+  auto lab = lab::Lab::Up(TwoNics());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
+                FailingSysCalls sys({if_nametoindex("n0"), if_nametoindex("n1")});
+                SweepOptions options = BothNics();
+                options.sys = &sys;
+                auto sweeper = Sweeper::Create(options);
+                ASSERT_FALSE(sweeper.ok());
+                EXPECT_EQ(sweeper.status().code(), absl::StatusCode::kFailedPrecondition);
+                EXPECT_TRUE(absl::StrContains(sweeper.status().message(), "n0: "));
+                EXPECT_TRUE(absl::StrContains(sweeper.status().message(), "n1: "));
+
+                SweepOptions unknown;
+                unknown.interfaces.include = {"nosuch0"};
+                auto missing = Sweeper::Create(unknown);
+                ASSERT_FALSE(missing.ok());
+                EXPECT_TRUE(absl::StrContains(missing.status().message(), "nosuch0"))
+                    << missing.status();
+              }).ok());
+}
+
+TEST(SweeperTest, TimeoutIsAHardCap) {
+  SKIP_UNLESS_ROOT();
+  auto lab = lab::Lab::Up(TwoNics());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
+                SweepOptions options = BothNics();
+                options.repeat = 4;
+                options.quiet = absl::Seconds(10);
+                options.timeout = absl::Milliseconds(300);
+                auto sweeper = Sweeper::Create(options);
+                ASSERT_TRUE(sweeper.ok()) << sweeper.status();
+                const absl::Time before = absl::Now();
+                auto result = (*sweeper)->Run();
+                const absl::Duration took = absl::Now() - before;
+                ASSERT_TRUE(result.ok()) << result.status();
+                EXPECT_GE(took, absl::Milliseconds(290));
+                EXPECT_LT(took, absl::Milliseconds(800));
+                // Sends due after the cap never happen (the 4th is >= 350 ms in).
+                for (const InterfaceStats& iface : result->stats.interfaces) {
+                  EXPECT_GE(iface.counters.probes_sent, 1u);
+                  EXPECT_LT(iface.counters.probes_sent, 4u);
+                }
+              }).ok());
+}
+
+TEST(SweeperTest, StopEndsARunningSweep) {
+  SKIP_UNLESS_ROOT();
+  auto lab = lab::Lab::Up(TwoNics());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
+                SweepOptions options = BothNics();
+                options.threads = 2;
+                options.quiet = absl::Seconds(10);
+                options.timeout = absl::Seconds(20);
+                auto sweeper = Sweeper::Create(options);
+                ASSERT_TRUE(sweeper.ok()) << sweeper.status();
+                std::thread stopper([&] {
+                  absl::SleepFor(absl::Milliseconds(300));
+                  (*sweeper)->Stop();
+                });
+                const absl::Time before = absl::Now();
+                auto result = (*sweeper)->Run();
+                stopper.join();
+                ASSERT_TRUE(result.ok()) << result.status();
+                EXPECT_LT(absl::Now() - before, absl::Seconds(2));
+                EXPECT_FALSE((*sweeper)->Run().ok()) << "a Sweeper runs once";
+              }).ok());
+}
+
+}  // namespace
+}  // namespace onvif::sweep
