@@ -15,7 +15,11 @@
 // ':'); a tag without attributes goes straight to namespace resolution. With
 // attributes, ParseAttributes reads them all once. Namespace declarations in
 // their usual spelling (xmlns:p="..." / xmlns="...", most of a root tag)
-// take a fast path; all are pushed on the binding stack as they are met (so
+// take a fast path: when 24 bytes remain and the declaration follows one
+// space, one 8-byte compare matches ' xmlns:' and one 16-byte name
+// classification delimits the prefix (no per-byte loop, no whitespace loop);
+// otherwise the general attribute code runs, which accepts and rejects
+// exactly the same. All are pushed on the binding stack as they are met (so
 // they apply to the element's own name), each URI classified once, by length
 // and one word-wise compare, into NsClass. Up to kKeptAttributes other
 // attributes are kept for when the element's role is known (more: the tag is
@@ -45,9 +49,14 @@
 //   caller.
 // - Prefix lookups hit a 64-slot direct-mapped cache keyed by the prefix's
 //   bytes (one multiply, two compares); see PrefixCacheEntry.
-// - Duplicate attributes are ruled out by 64-bit Bloom words per tag (one
-//   for prefixes declared, one for other names); exact compares run only on
-//   a hit.
+// - Duplicate attributes are ruled out by 64-bit Bloom words per tag (two
+//   for prefixes declared, indexed by independent bits of the prefix hash,
+//   so a root with a dozen declarations rarely takes the exact path; one for
+//   other names); exact compares run only on a hit. Bookkeeping is lazy: the
+//   first other name of a tag is hashed only when a second one comes (most
+//   tags with attributes have one), and the kept attributes of an element
+//   whose attributes are not read (anything but AppSequence and Scopes) are
+//   only checked for bound prefixes.
 // - Vendor subtrees are never classified.
 // - Everything off the hot path (comments, references, decoding, errors,
 //   long prefixes, many attributes) is out of line.
@@ -259,6 +268,16 @@ ONVIF_HOT const char* FindTextSpecial(const char* p, const char* end) {
 // steps over them like any control byte.
 ONVIF_HOT const char* FindValueSpecial(const char* p, const char* end, char quote) {
 #if defined(__SSE2__)
+  // Namespace URIs are 30 to 60 bytes: a 32-byte step first.
+  while (end - p >= 32) {
+    const __m128i x = Load128(p);
+    const __m128i y = Load128(p + 16);
+    const __m128i lo = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, Splat(0x27)), x), _mm_cmpeq_epi8(x, Splat('<')));
+    const __m128i hi = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(y, Splat(0x27)), y), _mm_cmpeq_epi8(y, Splat('<')));
+    const unsigned bits = MoveMask(lo) | (MoveMask(hi) << 16);
+    if (bits != 0) return p + std::countr_zero(bits);
+    p += 32;
+  }
   while (end - p >= 16) {
     const __m128i x = Load128(p);
     const __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(x, Splat(0x27)), x);  // x <= 0x27 unsigned
@@ -727,7 +746,7 @@ class Pass {
   [[gnu::always_inline]] bool ScanValue(const char*& q, char quote, bool& needs_decoding);
   [[gnu::always_inline]] bool DeclareNamespace(const char* name, std::string_view prefix, std::string_view uri,
                                                bool needs_decoding, std::uint32_t binding_mark,
-                                               std::uint64_t& ns_bloom);
+                                               std::uint64_t (&ns_bloom)[2]);
   bool UniqueNameSlow(const char* name, std::uint32_t size, std::uint64_t hash, TagAttributes& tag);
   bool InsertHashed(const char* name, std::uint32_t size);
   [[gnu::always_inline]] const Binding* Lookup(const char* prefix, std::size_t size, const char* limit);
@@ -1059,11 +1078,49 @@ bool Pass::ParseAttributes(const char*& q_out, bool& self_closing) {
   int kept_count = 0;
   bool reread = false;
   std::uint64_t bloom = 0;
-  std::uint64_t ns_bloom = 0;
+  std::uint64_t ns_bloom[2] = {0, 0};
   int count = 0;
+  const char* first_name = nullptr;  // the first name, not yet hashed while count == 0
+  std::uint32_t first_size = 0;
   const std::uint32_t binding_mark = binding_count_;
   tag.hashed = false;
   for (;;) {
+#if defined(__SSE2__)
+    // The common root-tag case, one space then xmlns:p="..." with a short
+    // prefix: the prefix is delimited with one 16-byte classification. Any
+    // other spelling falls through to the general code below, which accepts
+    // and rejects exactly the same.
+    if (end - q >= 24 && q[0] == ' ') {
+      constexpr std::uint64_t kSix = 0xFFFFFFFFFFFFull;
+      const std::uint64_t head = Load64(q + 1) & kSix;
+      const char* prefix = q + 7;
+      const char* eq = nullptr;
+      if (head == (Load64("xmlns:\0\0") & kSix)) {
+        if (IsNameStart(*prefix)) {
+          const __m128i x = Load128(prefix);
+          const unsigned stops = NameStops(x) | MoveMask(_mm_cmpeq_epi8(x, Splat(':')));
+          if (stops != 0) eq = prefix + std::countr_zero(stops);
+        }
+      } else if (head == (Load64("xmlns=\0\0") & kSix)) {
+        eq = prefix = q + 6;
+      }
+      // eq + 1 < q + 24 <= end.
+      if (eq != nullptr && eq[0] == '=' && (eq[1] == '"' || eq[1] == '\'')) {
+        const char* const name = q + 1;
+        const char quote = eq[1];
+        const char* const value = q = eq + 2;
+        bool needs_decoding = false;
+        if (!ScanValue(q, quote, needs_decoding)) return false;
+        const std::string_view uri(value, static_cast<std::size_t>(q - value));
+        ++q;
+        if (!DeclareNamespace(name, std::string_view(prefix, static_cast<std::size_t>(eq - prefix)), uri,
+                              needs_decoding, binding_mark, ns_bloom)) {
+          return false;
+        }
+        continue;
+      }
+    }
+#endif
     const char* const ws = q;
     while (q < end && IsWs(*q)) ++q;
     if (q == end) return Fail(ScanError::kTruncated, end);
@@ -1161,19 +1218,34 @@ bool Pass::ParseAttributes(const char*& q_out, bool& self_closing) {
       continue;
     }
 
-    // Duplicates: a Bloom hit (or many attributes) takes the exact path.
-    const std::uint64_t hash = NameHash(name, name_size, end);
-    const std::uint64_t bit = std::uint64_t{1} << (hash >> 58);
-    if ((bloom & bit) == 0 && count < kFewAttributes) [[likely]] {
-      bloom |= bit;
-      tag.hashes[count] = hash;
-      tag.names[count] = name;
-      tag.sizes[count] = name_size;
-      ++count;
+    // Duplicates. Most tags with attributes have one, so the first name is
+    // only hashed when a second one comes; then a Bloom hit (or many
+    // attributes) takes the exact path.
+    if (first_name == nullptr) {
+      first_name = name;
+      first_size = name_size;
     } else {
-      tag.count = count;
-      if (!UniqueNameSlow(name, name_size, hash, tag)) return Fail(ScanError::kSyntax, name);
-      count = tag.count;
+      if (count == 0) {
+        const std::uint64_t first_hash = NameHash(first_name, first_size, end);
+        bloom = std::uint64_t{1} << (first_hash >> 58);
+        tag.hashes[0] = first_hash;
+        tag.names[0] = first_name;
+        tag.sizes[0] = first_size;
+        count = 1;
+      }
+      const std::uint64_t hash = NameHash(name, name_size, end);
+      const std::uint64_t bit = std::uint64_t{1} << (hash >> 58);
+      if ((bloom & bit) == 0 && count < kFewAttributes) [[likely]] {
+        bloom |= bit;
+        tag.hashes[count] = hash;
+        tag.names[count] = name;
+        tag.sizes[count] = name_size;
+        ++count;
+      } else {
+        tag.count = count;
+        if (!UniqueNameSlow(name, name_size, hash, tag)) return Fail(ScanError::kSyntax, name);
+        count = tag.count;
+      }
     }
 
     if (kept_count < kKeptAttributes) {
@@ -1194,11 +1266,13 @@ bool Pass::ParseAttributes(const char*& q_out, bool& self_closing) {
 // on this tag (the same bits CacheSlot uses), and a hit is checked exactly
 // against the bindings pushed since binding_mark.
 inline bool Pass::DeclareNamespace(const char* name, std::string_view prefix, std::string_view uri,
-                                      bool needs_decoding, std::uint32_t binding_mark, std::uint64_t& ns_bloom) {
+                                      bool needs_decoding, std::uint32_t binding_mark, std::uint64_t (&ns_bloom)[2]) {
   const std::uint64_t key = PrefixKey(prefix.data(), prefix.size(), end_);
-  const std::size_t slot = CacheSlot(key);
+  const std::uint64_t hash = key * 0x9E3779B97F4A7C15ull;
+  const std::size_t slot = hash >> 58;  // CacheSlot(key)
   const std::uint64_t bit = std::uint64_t{1} << slot;
-  if ((ns_bloom & bit) != 0) {
+  const std::uint64_t bit2 = std::uint64_t{1} << ((hash >> 52) & 63);
+  if ((ns_bloom[0] & bit) != 0 && (ns_bloom[1] & bit2) != 0) [[unlikely]] {
     for (std::uint32_t i = binding_mark; i < binding_count_; ++i) {
       const Binding& b = state_.bindings[i];
       if (b.key == key && b.prefix_size == prefix.size() &&
@@ -1207,7 +1281,8 @@ inline bool Pass::DeclareNamespace(const char* name, std::string_view prefix, st
       }
     }
   }
-  ns_bloom |= bit;
+  ns_bloom[0] |= bit;
+  ns_bloom[1] |= bit2;
   if (binding_count_ == kMaxNamespaceBindings) return Fail(ScanError::kTooManyNamespaces, name);
   const std::uint32_t index = binding_count_++;
   Binding& b = state_.bindings[index];
@@ -1469,6 +1544,16 @@ inline bool Pass::ChildRole(Role parent, NsClass ns, std::string_view local, con
 // prefixes and keeps the attributes AppSequence and Scopes carry.
 bool Pass::UseKeptAttributes(const char* attrs, Role role) {
   const TagAttributes& tag = state_.tag;
+  if (!tag.reread && role != Role::kAppSequence && role != Role::kScopes) [[likely]] {
+    // No attribute of this element is read: only prefixes are checked.
+    for (int i = 0; i < tag.kept_count; ++i) {
+      const Attribute& attr = tag.kept[i];
+      if (attr.colon == 0 || (attr.colon == 3 && std::memcmp(attr.name, "xml", 3) == 0)) continue;
+      const Binding* b = Lookup(attr.name, attr.colon, end_);
+      if (b == nullptr || b->ns_class == NsClass::kUnbound) return Fail(ScanError::kUnboundPrefix, attr.name);
+    }
+    return true;
+  }
   AppSequenceAttributes seq;
   if (tag.reread) {
     if (!RereadAttributes(attrs, role, seq)) return false;
@@ -1588,13 +1673,12 @@ bool Pass::ResolveTypes(const Text& text, const char* at) {
       p = FindWsOrColon(p + 1, limit, load_limit);
     }
     QName& qn = types_[type_count_++];
-    const std::string_view whole(item, static_cast<std::size_t>(p - item));
     if (colon == nullptr) {
-      qn.prefix = whole.substr(0, 0);
-      qn.local = whole;
+      qn.prefix = std::string_view(item, 0);
+      qn.local = std::string_view(item, static_cast<std::size_t>(p - item));
     } else {
-      qn.prefix = whole.substr(0, static_cast<std::size_t>(colon - item));
-      qn.local = whole.substr(qn.prefix.size() + 1);
+      qn.prefix = std::string_view(item, static_cast<std::size_t>(colon - item));
+      qn.local = std::string_view(colon + 1, static_cast<std::size_t>(p - (colon + 1)));
     }
     const Binding* b = Lookup(qn.prefix.data(), qn.prefix.size(), limit);
     if (b != nullptr && b->ns_class != NsClass::kUnbound) {
