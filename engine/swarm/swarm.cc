@@ -44,6 +44,28 @@ constexpr absl::Duration kSendRetry = absl::Milliseconds(1);
 constexpr int kSndbufBytes = 4 << 20;
 constexpr std::size_t kControlBytes = CMSG_SPACE(sizeof(in_pktinfo));
 
+// Fills one sendmmsg entry. IP_PKTINFO makes it leave through `ifindex`
+// (the interface the Probe came in on, or the one a multicast announcement is
+// for) from `source` (ipi_spec_dst; it must be an address of this host).
+void PrepareMessage(msghdr& msg, void* destination, socklen_t destination_length, iovec* iov,
+                    std::size_t iov_count, char* control, std::uint32_t ifindex, in_addr source) {
+  msg = msghdr{};
+  msg.msg_name = destination;
+  msg.msg_namelen = destination_length;
+  msg.msg_iov = iov;
+  msg.msg_iovlen = iov_count;
+  msg.msg_control = control;
+  msg.msg_controllen = kControlBytes;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = IPPROTO_IP;
+  cmsg->cmsg_type = IP_PKTINFO;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+  in_pktinfo info{};
+  info.ipi_ifindex = static_cast<int>(ifindex);
+  info.ipi_spec_dst = source;
+  std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+}
+
 std::int64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -400,24 +422,9 @@ SwarmImpl::Send SwarmImpl::SendReplies(Job& job, std::size_t end) {
       WriteMessageId(rng_, ids_[k].data());
       replies_.Fill(camera, {ids_[k].data(), ids_[k].size()}, job.relates_to,
                     CameraHostPort(camera, listener), iovecs_[k].data());
-      msghdr& msg = messages_[k].msg_hdr;
-      msg = msghdr{};
-      msg.msg_name = &job.peer;
-      msg.msg_namelen = job.peer_length;
-      msg.msg_iov = iovecs_[k].data();
-      msg.msg_iovlen = kReplyIovecs;
-      // IP_PKTINFO: leave through the Probe's interface, from the camera's
-      // address (ipi_spec_dst sets the source; it must be local).
-      msg.msg_control = controls_[k].data();
-      msg.msg_controllen = kControlBytes;
-      cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-      cmsg->cmsg_level = IPPROTO_IP;
-      cmsg->cmsg_type = IP_PKTINFO;
-      cmsg->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-      in_pktinfo info{};
-      info.ipi_ifindex = static_cast<int>(listener.ifindex);
-      info.ipi_spec_dst = CameraAddress(camera, listener);
-      std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+      PrepareMessage(messages_[k].msg_hdr, &job.peer, job.peer_length, iovecs_[k].data(),
+                     kReplyIovecs, controls_[k].data(), listener.ifindex,
+                     CameraAddress(camera, listener));
     }
     const int sent =
         sendmmsg(listener.socket.fd.get(), messages_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
@@ -455,22 +462,8 @@ void SwarmImpl::SendAnnouncements(bool hello, std::size_t first, std::size_t cou
                 ? wsd::BuildHello(id, sequence, Describe(cameras_[camera], CameraHostPort(camera, listener)))
                 : wsd::BuildBye(id, sequence, cameras_[camera].endpoint);
         iovecs_[k][0] = iovec{announce_bytes_[k].data(), announce_bytes_[k].size()};
-        msghdr& msg = messages_[k].msg_hdr;
-        msg = msghdr{};
-        msg.msg_name = &group;
-        msg.msg_namelen = sizeof(sockaddr_in);
-        msg.msg_iov = iovecs_[k].data();
-        msg.msg_iovlen = 1;
-        msg.msg_control = controls_[k].data();
-        msg.msg_controllen = kControlBytes;
-        cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-        cmsg->cmsg_level = IPPROTO_IP;
-        cmsg->cmsg_type = IP_PKTINFO;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-        in_pktinfo info{};
-        info.ipi_ifindex = static_cast<int>(listener.ifindex);  // multicast leaves here
-        info.ipi_spec_dst = CameraAddress(camera, listener);
-        std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+        PrepareMessage(messages_[k].msg_hdr, &group, sizeof(sockaddr_in), iovecs_[k].data(), 1,
+                       controls_[k].data(), listener.ifindex, CameraAddress(camera, listener));
       }
       std::size_t done = 0;
       for (int attempt = 0; done < n && attempt < 1000; ++attempt) {
