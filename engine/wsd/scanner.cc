@@ -1085,13 +1085,20 @@ bool Pass::ParseAttributes(const char*& q_out, bool& self_closing) {
   const std::uint32_t binding_mark = binding_count_;
   tag.hashed = false;
   for (;;) {
+    // A namespace declaration in its usual spelling, xmlns:p="..." or
+    // xmlns="...", is most of a root tag: the fast paths below only find its
+    // name, prefix and '=' and share the tail that declares it. Any other
+    // spelling (spaces around '=', a bad prefix, the end of the input near)
+    // takes the general path further down, which accepts and rejects exactly
+    // the same.
+    constexpr std::uint64_t kSix = 0xFFFFFFFFFFFFull;
+    const char* decl_name = nullptr;
+    const char* decl_prefix = nullptr;
+    const char* decl_eq = nullptr;
 #if defined(__SSE2__)
-    // The common root-tag case, one space then xmlns:p="..." with a short
-    // prefix: the prefix is delimited with one 16-byte classification. Any
-    // other spelling falls through to the general code below, which accepts
-    // and rejects exactly the same.
+    // One space then xmlns:p="..." with a short prefix: the prefix is
+    // delimited with one 16-byte classification.
     if (end - q >= 24 && q[0] == ' ') {
-      constexpr std::uint64_t kSix = 0xFFFFFFFFFFFFull;
       const std::uint64_t head = Load64(q + 1) & kSix;
       const char* prefix = q + 7;
       const char* eq = nullptr;
@@ -1106,70 +1113,63 @@ bool Pass::ParseAttributes(const char*& q_out, bool& self_closing) {
       }
       // eq + 1 < q + 24 <= end.
       if (eq != nullptr && eq[0] == '=' && (eq[1] == '"' || eq[1] == '\'')) {
-        const char* const name = q + 1;
-        const char quote = eq[1];
-        const char* const value = q = eq + 2;
-        bool needs_decoding = false;
-        if (!ScanValue(q, quote, needs_decoding)) return false;
-        const std::string_view uri(value, static_cast<std::size_t>(q - value));
-        ++q;
-        if (!DeclareNamespace(name, std::string_view(prefix, static_cast<std::size_t>(eq - prefix)), uri,
-                              needs_decoding, binding_mark, ns_bloom)) {
-          return false;
-        }
-        continue;
+        decl_name = q + 1;
+        decl_prefix = prefix;
+        decl_eq = eq;
       }
     }
 #endif
-    const char* const ws = q;
-    while (q < end && IsWs(*q)) ++q;
-    if (q == end) return Fail(ScanError::kTruncated, end);
-    if (*q == '>') {
-      ++q;
-      break;
-    }
-    if (*q == '/') {
-      if (++q == end) return Fail(ScanError::kTruncated, end);
-      if (*q != '>') return Fail(ScanError::kSyntax, q);
-      ++q;
-      self_closing = true;
-      break;
-    }
-    if (q == ws) return Fail(ScanError::kSyntax, q);  // attributes need whitespace before them
-
-    // Fast path for the usual spelling of a namespace declaration,
-    // xmlns:p="..." or xmlns="...": most of a root tag. Anything unusual
-    // (spaces around '=', a bad prefix, the end of the input near) takes the
-    // general path below, which accepts and rejects exactly the same.
-    if (end - q >= 8) {
-      constexpr std::uint64_t kSix = 0xFFFFFFFFFFFFull;
-      const std::uint64_t head = Load64(q) & kSix;
-      const char* prefix = q + 6;
-      const char* eq = nullptr;
-      if (head == (Load64("xmlns:\0\0") & kSix)) {
-        // Prefixes are short: a table loop beats a 16-byte classification.
-        if (IsNameStart(*prefix)) {
-          const char* r = prefix + 1;
-          while (r < end && (kChars[static_cast<unsigned char>(*r)] & kNcNameBit)) ++r;
-          if (r == end || *r != ':') eq = r;
-        }
-      } else if (head == (Load64("xmlns=\0\0") & kSix)) {
-        eq = prefix = q + 5;
-      }
-      if (eq != nullptr && end - eq >= 2 && eq[0] == '=' && (eq[1] == '"' || eq[1] == '\'')) {
-        const char* const name = q;
-        const char quote = eq[1];
-        const char* const value = q = eq + 2;
-        bool needs_decoding = false;
-        if (!ScanValue(q, quote, needs_decoding)) return false;
-        const std::string_view uri(value, static_cast<std::size_t>(q - value));
+    if (decl_eq == nullptr) {
+      const char* const ws = q;
+      while (q < end && IsWs(*q)) ++q;
+      if (q == end) return Fail(ScanError::kTruncated, end);
+      if (*q == '>') {
         ++q;
-        if (!DeclareNamespace(name, std::string_view(prefix, static_cast<std::size_t>(eq - prefix)), uri,
-                              needs_decoding, binding_mark, ns_bloom)) {
-          return false;
-        }
-        continue;
+        break;
       }
+      if (*q == '/') {
+        if (++q == end) return Fail(ScanError::kTruncated, end);
+        if (*q != '>') return Fail(ScanError::kSyntax, q);
+        ++q;
+        self_closing = true;
+        break;
+      }
+      if (q == ws) return Fail(ScanError::kSyntax, q);  // attributes need whitespace before them
+
+      if (end - q >= 8) {
+        const std::uint64_t head = Load64(q) & kSix;
+        const char* prefix = q + 6;
+        const char* eq = nullptr;
+        if (head == (Load64("xmlns:\0\0") & kSix)) {
+          // Prefixes are short: a table loop beats a 16-byte classification.
+          if (IsNameStart(*prefix)) {
+            const char* r = prefix + 1;
+            while (r < end && (kChars[static_cast<unsigned char>(*r)] & kNcNameBit)) ++r;
+            if (r == end || *r != ':') eq = r;
+          }
+        } else if (head == (Load64("xmlns=\0\0") & kSix)) {
+          eq = prefix = q + 5;
+        }
+        if (eq != nullptr && end - eq >= 2 && eq[0] == '=' && (eq[1] == '"' || eq[1] == '\'')) {
+          decl_name = q;
+          decl_prefix = prefix;
+          decl_eq = eq;
+        }
+      }
+    }
+    if (decl_eq != nullptr) {
+      const char quote = decl_eq[1];
+      const char* const value = q = decl_eq + 2;
+      bool needs_decoding = false;
+      if (!ScanValue(q, quote, needs_decoding)) return false;
+      const std::string_view uri(value, static_cast<std::size_t>(q - value));
+      ++q;
+      if (!DeclareNamespace(decl_name,
+                            std::string_view(decl_prefix, static_cast<std::size_t>(decl_eq - decl_prefix)),
+                            uri, needs_decoding, binding_mark, ns_bloom)) {
+        return false;
+      }
+      continue;
     }
 
     // The name.
