@@ -38,8 +38,6 @@ using testing::ResponderConfig;
 
 constexpr char kSweepBinary[] = ONVIF_SWEEP_BINARY;
 
-#define SKIP_UNLESS_ROOT() \
-  if (!lab::IsRoot()) GTEST_SKIP() << "needs root for network namespaces (tests/lab); skipped"
 
 // The device objects of onvif-sweep's JSON output, as endpoint -> the text
 // of its "interfaces" array. Our own writer's layout is fixed (see
@@ -106,7 +104,7 @@ RunOutcome RunSweep(const std::vector<std::string>& argv) {
 }
 
 TEST(SweepLabTest, FindsEachDeviceOnItsNic) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   constexpr int kCamerasPerNic = 5;
@@ -146,7 +144,7 @@ TEST(SweepLabTest, FindsEachDeviceOnItsNic) {
 // Two of our NICs on one segment: each camera hears both Probes (distinct
 // MessageIDs per interface) and is listed once, on both NICs. Two workers.
 TEST(SweepLabTest, BridgedSegmentListsBothNics) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   lab::LabOptions options = TwoNics();
   options.bridge = true;
   auto lab = lab::Lab::Up(options);
@@ -171,7 +169,7 @@ TEST(SweepLabTest, BridgedSegmentListsBothNics) {
 // A reply storm: 2 NICs x 1000 cameras answering every Probe at once
 // (4000 datagrams per NIC). With the default 8 MiB buffer nothing is lost.
 TEST(SweepLabTest, StormOfTwoThousandCameras) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   constexpr int kCamerasPerNic = 1000;
@@ -203,7 +201,7 @@ TEST(SweepLabTest, StormOfTwoThousandCameras) {
 }
 
 TEST(SweepLabTest, TableOutput) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(OneNic());
   ASSERT_TRUE(lab.ok()) << lab.status();
   Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 2});
@@ -220,7 +218,7 @@ TEST(SweepLabTest, TableOutput) {
 }
 
 TEST(SweepLabTest, WrongRelatesToIsUnrelated) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(OneNic());
   ASSERT_TRUE(lab.ok()) << lab.status();
   Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 3,
@@ -239,7 +237,7 @@ TEST(SweepLabTest, WrongRelatesToIsUnrelated) {
 }
 
 TEST(SweepLabTest, ExpectShortfallExits3AndNdjson) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(OneNic());
   ASSERT_TRUE(lab.ok()) << lab.status();
   Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 2});
@@ -260,7 +258,7 @@ TEST(SweepLabTest, ExpectShortfallExits3AndNdjson) {
 // Usage errors: run in a fresh empty namespace (`unshare -n`), so even a
 // flag-parsing bug could not send anything on the host's interfaces.
 TEST(SweepCliTest, BadFlagsExit2WithAMessage) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--bogus"}, "unknown flag --bogus"},
       {{"--format", "xml"}, "--format"},
@@ -281,7 +279,7 @@ TEST(SweepCliTest, BadFlagsExit2WithAMessage) {
 }
 
 TEST(SweepCliTest, HelpDocumentsEveryFlag) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   const RunOutcome run = RunSweep({"unshare", "-n", kSweepBinary, "--help"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   for (const char* flag : {"--iface", "--exclude", "--types", "--scopes", "--timeout", "--quiet",
@@ -292,7 +290,7 @@ TEST(SweepCliTest, HelpDocumentsEveryFlag) {
 }
 
 TEST(SweepCliTest, NoUsableInterfaceExits2) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   // A fresh namespace has only lo (down, and loopback is used only when named).
   RunOutcome run = RunSweep({"unshare", "-n", kSweepBinary});
   EXPECT_EQ(run.exit_code, 2) << run.output;

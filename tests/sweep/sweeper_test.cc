@@ -24,8 +24,6 @@ namespace {
 using testing::CameraEndpoint;
 using testing::Responder;
 
-#define SKIP_UNLESS_ROOT() \
-  if (!lab::IsRoot()) GTEST_SKIP() << "needs root for network namespaces (tests/lab); skipped"
 
 // Real syscalls, except IP_MULTICAST_IF fails (EADDRNOTAVAIL) for the
 // interfaces named in `bad`.
@@ -76,7 +74,7 @@ SweepOptions BothNics() {
 }
 
 TEST(SweeperTest, OneBadInterfaceIsReportedAndSkipped) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   Responder r0(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 2});
@@ -109,7 +107,7 @@ TEST(SweeperTest, OneBadInterfaceIsReportedAndSkipped) {
 }
 
 TEST(SweeperTest, NoUsableInterfaceIsAClearError) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
@@ -132,7 +130,7 @@ TEST(SweeperTest, NoUsableInterfaceIsAClearError) {
 }
 
 TEST(SweeperTest, TimeoutIsAHardCap) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
@@ -157,7 +155,7 @@ TEST(SweeperTest, TimeoutIsAHardCap) {
 }
 
 TEST(SweeperTest, StopEndsARunningSweep) {
-  SKIP_UNLESS_ROOT();
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
