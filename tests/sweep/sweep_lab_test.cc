@@ -103,18 +103,23 @@ RunOutcome RunSweep(const std::vector<std::string>& argv) {
   return run;
 }
 
+// One in-test responder per camera namespace of a two-NIC lab, each playing
+// `cameras` cameras, ready when this returns.
+void StartResponders(lab::Lab& lab, int cameras, std::vector<std::unique_ptr<Responder>>& out) {
+  for (int nic = 0; nic < 2; ++nic) {
+    out.push_back(std::make_unique<Responder>(
+        lab.CamNamespace(nic), ResponderConfig{.nic = nic, .ifname = lab.CamNic(nic), .cameras = cameras}));
+    ASSERT_TRUE(out.back()->WaitReady()) << out.back()->error();
+  }
+}
+
 TEST(SweepLabTest, FindsEachDeviceOnItsNic) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   constexpr int kCamerasPerNic = 5;
   std::vector<std::unique_ptr<Responder>> responders;
-  for (int nic = 0; nic < 2; ++nic) {
-    responders.push_back(std::make_unique<Responder>(
-        lab->CamNamespace(nic),
-        ResponderConfig{.nic = nic, .ifname = lab->CamNic(nic), .cameras = kCamerasPerNic}));
-    ASSERT_TRUE(responders.back()->WaitReady()) << responders.back()->error();
-  }
+  ASSERT_NO_FATAL_FAILURE(StartResponders(*lab, kCamerasPerNic, responders));
   const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0", "--iface=n1",
                                           "--format", "json", "--timeout", "10s"}));
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -174,12 +179,7 @@ TEST(SweepLabTest, StormOfTwoThousandCameras) {
   ASSERT_TRUE(lab.ok()) << lab.status();
   constexpr int kCamerasPerNic = 1000;
   std::vector<std::unique_ptr<Responder>> responders;
-  for (int nic = 0; nic < 2; ++nic) {
-    responders.push_back(std::make_unique<Responder>(
-        lab->CamNamespace(nic),
-        ResponderConfig{.nic = nic, .ifname = lab->CamNic(nic), .cameras = kCamerasPerNic}));
-    ASSERT_TRUE(responders.back()->WaitReady()) << responders.back()->error();
-  }
+  ASSERT_NO_FATAL_FAILURE(StartResponders(*lab, kCamerasPerNic, responders));
   const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--format", "json", "--iface",
                                                  "n0", "--iface", "n1", "--timeout", "10s"}));
   ASSERT_EQ(run.exit_code, 0) << run.output.substr(0, 2000);
