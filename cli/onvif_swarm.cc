@@ -45,6 +45,11 @@ ABSL_FLAG(absl::Duration, exit_after, absl::InfiniteDuration(),
 ABSL_FLAG(int64_t, rate_limit, 10,
           "Probes answered per source address per second; 0 = unlimited. Keeps the swarm "
           "from being an amplifier.");
+ABSL_FLAG(std::string, retransmissions, "ignore",
+          "What a camera does with a retransmitted Probe (same MessageID from the same "
+          "socket): ignore (WS-Discovery: answer a Probe once) or answer (answer every copy, "
+          "as many deployed cameras do; with it a prober's retransmissions recover lost "
+          "replies).");
 ABSL_FLAG(bool, stats, false, "Print the counters as one JSON object on stdout at exit.");
 ABSL_FLAG(bool, hello, true, "Send Hello for every camera at start (staggered).");
 ABSL_FLAG(bool, bye, true, "Send Bye for every camera at exit.");
@@ -191,6 +196,11 @@ int Main(int argc, char** argv) {
   const std::int64_t rate_limit = absl::GetFlag(FLAGS_rate_limit);
   if (rate_limit < 0 || rate_limit > 1'000'000) return Usage("--rate-limit must be 0..1000000");
   options.rate_limit = static_cast<std::uint32_t>(rate_limit);
+  const std::string retransmissions = absl::GetFlag(FLAGS_retransmissions);
+  if (retransmissions != "ignore" && retransmissions != "answer") {
+    return Usage("--retransmissions must be ignore or answer (got '" + retransmissions + "')");
+  }
+  options.answer_retransmissions = retransmissions == "answer";
   options.send_hello = absl::GetFlag(FLAGS_hello);
   options.send_bye = absl::GetFlag(FLAGS_bye);
 

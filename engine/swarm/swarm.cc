@@ -330,7 +330,7 @@ void SwarmImpl::HandleProbe(const io::Datagram& datagram, const wsd::Envelope& e
                                 (std::uint64_t{listener.ifindex} << 48);
   if (history_.SeenBefore(message_id, context, now_ns)) {
     ++counters_.duplicates;
-    return;
+    if (!options_.answer_retransmissions) return;
   }
   if (!rate_limiter_.Allow(SourceKey(datagram.peer), now_ns)) {
     ++counters_.rate_limited;

@@ -86,6 +86,10 @@ struct SwarmOptions {
   std::uint32_t rate_limit = 10;  // Probes per source per second; 0 = unlimited
   // How long a MessageID is remembered (retransmissions come within ~1.5 s).
   absl::Duration duplicate_window = absl::Seconds(5);
+  // false (WS-Discovery): a retransmitted Probe is answered once. true: every
+  // copy is answered, as many deployed cameras do; only then can a prober's
+  // retransmissions recover lost replies (the loss tests use it).
+  bool answer_retransmissions = false;
   bool send_hello = true;
   bool send_bye = true;
 };
@@ -97,7 +101,8 @@ struct SwarmCounters {
   std::uint64_t not_matched = 0;       // Types or Scopes matched no camera
   std::uint64_t unsupported_rule = 0;  // MatchBy not implemented
   std::uint64_t rate_limited = 0;
-  std::uint64_t duplicates = 0;  // retransmissions already answered
+  std::uint64_t duplicates = 0;  // retransmissions already answered (counted, and
+                                 // with answer_retransmissions answered again)
   std::uint64_t busy = 0;        // kMaxJobs Probes were being answered
   std::uint64_t malformed = 0;   // scanner rejected the datagram
   std::uint64_t ignored = 0;     // well-formed, not a Probe (Hello, Bye, ...)

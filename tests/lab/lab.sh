@@ -18,8 +18,9 @@
 #       per-camera source addresses: 10.<100+j>.0.1 .. (host-order consecutive,
 #       /32 each) on c<j> (separate) or br0 (bridge, j = 0); the host namespace
 #       routes 10.<100+j>.0.0/16 to n<j>.
-#   --loss PCT: nftables in each camera namespace drops PCT% of outgoing UDP
-#       from port 3702 (there is no netem in this kernel: LAB.md).
+#   --loss PCT: nftables on each camera link c<i> (netdev egress) drops PCT% of
+#       the UDP datagrams from port 3702 the cameras send, each independently;
+#       the sender is not told (there is no netem in this kernel: LAB.md).
 # Every namespace gets accept_dad=0 before its links exist (IPv6 link-local
 # addresses are otherwise tentative for ~2 s: LAB.md). The host namespace gets
 # arp_ignore=1 / arp_announce=2 so that, on one bridged segment, each NIC
@@ -219,11 +220,17 @@ cmd_up() {
   step_done routes
 
   if ((loss > 0)); then
-    for ns in "${cams[@]}"; do
-      ip netns exec "$ns" nft -f - <<EOF
-table inet lab {
+    # On the wire, not at the socket: a drop in the output hook fails the
+    # sender's sendmsg with EPERM, so the sender knows and can retry, which is
+    # not loss. The netdev egress hook drops after the socket layer (UDP
+    # ignores the ENOBUFS it yields), like a lossy link.
+    for ((i = 0; i < nics; i++)); do
+      local cam_ns=${cams[0]}
+      ((bridge)) || cam_ns=${cams[$i]}
+      ip netns exec "$cam_ns" nft -f - <<EOF
+table netdev lab_c$i {
   chain out {
-    type filter hook output priority 0; policy accept;
+    type filter hook egress device "c$i" priority 0; policy accept;
     udp sport 3702 numgen random mod 100 < $loss drop
   }
 }

@@ -405,6 +405,33 @@ TEST_F(SwarmLabTest, TwoInterfacesEachAnswerWithTheirOwnXAddr) {
   EXPECT_NE(stats.find("\"interfaces\":[\"c0\",\"lo\"]"), std::string::npos) << stats;
 }
 
+// --retransmissions answer: every copy of a Probe is answered (and still
+// counted as a duplicate), so a prober's retransmissions can make up for
+// lost replies.
+TEST_F(SwarmLabTest, AnswerRetransmissionsAnswersEveryCopy) {
+  constexpr int kCameras = 50;
+  Up();
+  StartSwarm({"--cameras", std::to_string(kCameras), "--retransmissions", "answer", "--nohello", "--nobye"});
+  base::UniqueFd prober = OpenProber(*lab_);
+  ASSERT_TRUE(prober);
+  const std::string id = wsd::NewMessageId();
+  const std::string probe = NvtProbe(id);
+  for (int copy = 0; copy < 3; ++copy) {
+    SendProbe(prober.get(), probe);
+    const std::vector<Reply> replies = Collect(prober.get(), 300);
+    EXPECT_EQ(replies.size(), static_cast<size_t>(kCameras)) << "copy " << copy;
+    for (const Reply& reply : replies) {
+      const std::optional<Match> m = ScanMatch(reply.bytes);
+      ASSERT_TRUE(m.has_value());
+      EXPECT_EQ(m->relates_to, id);
+    }
+  }
+  const std::string stats = StopSwarm();
+  EXPECT_EQ(StatValue(stats, "answered"), 3u) << stats;
+  EXPECT_EQ(StatValue(stats, "duplicates"), 2u) << stats;
+  EXPECT_EQ(StatValue(stats, "replies_sent"), static_cast<std::uint64_t>(3 * kCameras)) << stats;
+}
+
 TEST_F(SwarmLabTest, RateLimitPerSource) {
   Up();
   StartSwarm({"--cameras", "10", "--rate-limit", "2", "--nohello", "--nobye"});
@@ -476,6 +503,7 @@ TEST(SwarmFlagsTest, BadFlagsExit2) {
            {"--http-port", "0"},
            {"--rate-limit", "-1"},
            {"--exit-after", "0s"},
+           {"--retransmissions", "twice"},
            {"--bogus"},
            {"stray"},
        }) {
@@ -494,7 +522,8 @@ TEST(SwarmFlagsTest, BadFlagsExit2) {
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0);
   for (const char* flag : {"--cameras", "--iface", "--exclude", "--mode", "--max-delay", "--seed",
-                           "--addresses", "--http-port", "--exit-after", "--rate-limit", "--stats"}) {
+                           "--addresses", "--http-port", "--exit-after", "--rate-limit", "--retransmissions",
+                           "--stats"}) {
     EXPECT_NE(help.out().find(flag), std::string::npos) << flag;
   }
 }
