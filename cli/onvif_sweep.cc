@@ -52,8 +52,8 @@ ABSL_FLAG(bool, filter, false,
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5),
           "Hard cap on the sweep's duration (e.g. 5s, 1500ms).");
 ABSL_FLAG(absl::Duration, quiet, absl::Milliseconds(200),
-          "Adaptive end: stop once the last Probe + 500 ms (APP_MAX_DELAY) has passed and "
-          "no new device has appeared for this long.");
+          "Adaptive end: stop this long after the later of (last Probe + 500 ms APP_MAX_DELAY) "
+          "and the last new device; --timeout still caps the sweep.");
 ABSL_FLAG(int32_t, repeat, 4,
           "Probe sends per interface in total (SOAP-over-UDP retransmission: same bytes, "
           "rand[50,250] ms apart, doubling to 500 ms), 1..16.");

@@ -53,6 +53,7 @@ passed=$((passed + 1))
 echo "=== benchmarks: built-in correctness checks, token timing"
 build/release/bench/scanner_bench --benchmark_min_time=0.01 >/dev/null
 build/release/bench/seen_table_bench --benchmark_min_time=0.01 >/dev/null
-passed=$((passed + 2))
+bench/spec_sweep_bench.sh --cameras 200 --runs 1 --repeats "4 1" --check >/dev/null
+passed=$((passed + 3))
 
 echo "$passed passed, $failed failed"

@@ -18,6 +18,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -797,6 +798,50 @@ TEST_F(SweepSwarmTest, LossyCameraSideDefaultScheduleFindsAlmostAllSingleSendFew
   EXPECT_EQ(Stat(swarm_stats[0], "answered"), 5) << "4 copies + 1: every copy answered";
   EXPECT_EQ(Stat(swarm_stats[0], "duplicates"), 3);
   EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), 5 * kCameras);
+}
+
+// The live progress line: on stderr when stderr is a terminal, redrawn in
+// place (\r, erase line) with counts that only grow, erased at the end; never
+// when stderr is a pipe; stdout is the same document either way.
+TEST_F(SweepSwarmTest, ProgressLineOnlyWhenStderrIsATerminal) {
+  constexpr std::uint32_t kCameras = 500;
+  lab::LabOptions options;
+  options.nics = 1;
+  ASSERT_NO_FATAL_FAILURE(Up(options));
+  ASSERT_NO_FATAL_FAILURE(
+      StartSwarm(0, {"--cameras", std::to_string(kCameras), "--mode", "spec", "--rate-limit", "0"}));
+
+  SwarmProcess on_terminal;
+  ASSERT_TRUE(on_terminal.Start(lab_->HostExec({kSweepBinary, "--format", "json", "--iface", "n0"}),
+                                /*stderr_terminal=*/true)
+                  .ok());
+  absl::StatusOr<int> code = on_terminal.Finish(0, 60'000);
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0) << on_terminal.err();
+  SweepOutput terminal_out;
+  std::string error;
+  ASSERT_TRUE(ReadSweepJson(on_terminal.out(), terminal_out, &error)) << error;
+  EXPECT_EQ(terminal_out.devices.size(), kCameras);
+
+  const std::string& tty = on_terminal.err();
+  constexpr std::string_view kRedraw = "\r\033[Ksweeping: ";
+  std::vector<long> devices;
+  for (std::size_t at = tty.find(kRedraw); at != std::string::npos; at = tty.find(kRedraw, at + 1)) {
+    devices.push_back(std::strtol(tty.c_str() + at + kRedraw.size(), nullptr, 10));
+  }
+  // The sweep lasts >= 1 s and the line is redrawn every 100 ms.
+  EXPECT_GE(devices.size(), 5u) << tty;
+  EXPECT_TRUE(std::is_sorted(devices.begin(), devices.end())) << tty;
+  EXPECT_GT(devices.empty() ? 0 : devices.back(), 0) << tty;
+  EXPECT_NE(tty.find(" datagrams, "), std::string::npos) << tty;
+  EXPECT_TRUE(tty.size() >= 4 && tty.compare(tty.size() - 4, 4, "\r\033[K") == 0)
+      << "the line is erased at the end: " << tty.substr(tty.size() > 80 ? tty.size() - 80 : 0);
+
+  SweepOutput piped;
+  ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", "n0"}, piped));
+  EXPECT_EQ(piped.devices.size(), kCameras);
+  EXPECT_EQ(piped.stderr_text.find("sweeping:"), std::string::npos) << piped.stderr_text;
+  StopSwarms();
 }
 
 // 5. --addresses: the lab puts 10.100.0.1.. on the camera side, the swarm

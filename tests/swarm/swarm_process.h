@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,10 +37,20 @@ class SwarmProcess {
     if (err_ >= 0) ::close(err_);
   }
 
-  absl::Status Start(const std::vector<std::string>& argv) {
+  // stderr_terminal: the child's stderr is a pseudo-terminal (isatty is
+  // true), for output that only appears on terminals; err() then holds what
+  // the terminal received.
+  absl::Status Start(const std::vector<std::string>& argv, bool stderr_terminal = false) {
     int out[2];
     int err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return absl::InternalError("pipe");
+    if (::pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe");
+    if (stderr_terminal) {
+      if (::openpty(&err[0], &err[1], nullptr, nullptr, nullptr) != 0) return absl::InternalError("openpty");
+      ::fcntl(err[0], F_SETFD, FD_CLOEXEC);
+      ::fcntl(err[1], F_SETFD, FD_CLOEXEC);
+    } else if (::pipe2(err, O_CLOEXEC) != 0) {
+      return absl::InternalError("pipe");
+    }
     pid_ = ::fork();
     if (pid_ < 0) return absl::InternalError("fork");
     if (pid_ == 0) {
@@ -99,7 +110,8 @@ class SwarmProcess {
         else
           stdout_.append(buf, static_cast<size_t>(n));
       }
-      if (err_open && (p[1].revents & (POLLIN | POLLHUP))) {
+      // A terminal's master side reports POLLERR, then EIO, once the child is gone.
+      if (err_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
         const ssize_t n = ::read(err_, buf, sizeof(buf));
         if (n <= 0)
           err_open = false;
