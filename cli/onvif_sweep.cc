@@ -62,7 +62,9 @@ ABSL_FLAG(int64_t, rcvbuf, 8 << 20,
           "the kernel default.");
 ABSL_FLAG(int32_t, threads, 0,
           "Worker threads; interfaces are split among them. 0: min(cores, interfaces).");
-ABSL_FLAG(std::string, backend, "auto", "Event loop backend: auto or epoll.");
+ABSL_FLAG(std::string, backend, "auto",
+          "Event loop backend: auto (io_uring when the kernel allows it, else epoll), "
+          "epoll or uring (io_uring, Linux >= 6.0).");
 ABSL_FLAG(std::string, format, "table",
           "Output: table (for people), json (one document), ndjson (a line per device as "
           "it is found, then a summary line).");
@@ -206,8 +208,10 @@ int Main(int argc, char** argv) {
     options.backend = io::Backend::kAuto;
   } else if (backend == "epoll") {
     options.backend = io::Backend::kEpoll;
+  } else if (backend == "uring") {
+    options.backend = io::Backend::kUring;
   } else {
-    UsageError(absl::StrCat("--backend must be auto or epoll (got '", backend, "')"));
+    UsageError(absl::StrCat("--backend must be auto, epoll or uring (got '", backend, "')"));
   }
   auto format = sweep::ParseFormat(absl::GetFlag(FLAGS_format));
   if (!format.ok()) UsageError(absl::StrCat("--format: ", format.status().message()));

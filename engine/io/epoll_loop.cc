@@ -1,10 +1,8 @@
 #include "engine/io/epoll_loop.h"
 
 #include <errno.h>
-#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,61 +17,16 @@
 namespace onvif::io {
 namespace {
 
+using internal::MonotonicNowNs;
 using net::kControlBufferBytes;
 
-// recvmmsg's vlen is capped by the kernel at UIO_MAXIOV.
-constexpr size_t kMaxBatchSize = 1024;
-// A UDP payload never exceeds 65,535 bytes; more is only wasted memory, but
-// allow headroom for callers that size slots for GRO-coalesced reads later.
-constexpr size_t kMaxDatagramSize = size_t{1} << 20;
 constexpr int kEpollEvents = 64;
-
-// Heap order for std::*_heap (a max-heap): the earliest deadline on top,
-// ties by id so equal deadlines fire in the order they were added.
-constexpr auto kLater = [](const auto& a, const auto& b) {
-  return a.deadline_ns != b.deadline_ns ? a.deadline_ns > b.deadline_ns : a.id > b.id;
-};
-
-int64_t MonotonicNowNs() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-}
-
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  int64_t sum;
-  if (__builtin_add_overflow(a, b, &sum)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-  }
-  return sum;
-}
-
-
-// Reads the socket's cumulative drop counter (sk_drops).
-bool ReadKernelDrops(int fd, uint32_t& drops) {
-  uint32_t meminfo[SK_MEMINFO_VARS] = {};
-  socklen_t length = sizeof(meminfo);
-  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &length) != 0) return false;
-  if (length < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t)) return false;
-  drops = meminfo[SK_MEMINFO_DROPS];
-  return true;
-}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EpollLoop>> EpollLoop::Create(DatagramHandler& handler,
                                                              const EventLoopOptions& options) {
-  if (options.batch_size < 1 || options.batch_size > kMaxBatchSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("EventLoopOptions.batch_size must be 1..", kMaxBatchSize, ", got ", options.batch_size));
-  }
-  if (options.max_datagram_size < 1 || options.max_datagram_size > kMaxDatagramSize) {
-    return absl::InvalidArgumentError(absl::StrCat("EventLoopOptions.max_datagram_size must be 1..",
-                                                   kMaxDatagramSize, ", got ", options.max_datagram_size));
-  }
-  if (options.max_batches_per_turn < 1) {
-    return absl::InvalidArgumentError("EventLoopOptions.max_batches_per_turn must be >= 1");
-  }
+  if (absl::Status valid = internal::ValidateOptions(options); !valid.ok()) return valid;
   base::UniqueFd epoll_fd(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_fd) return base::LastErrnoError("epoll_create1", "");
   base::UniqueFd wake_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -90,7 +43,6 @@ absl::StatusOr<std::unique_ptr<EpollLoop>> EpollLoop::Create(DatagramHandler& ha
 EpollLoop::EpollLoop(DatagramHandler& handler, const EventLoopOptions& options, base::UniqueFd epoll_fd,
                      base::UniqueFd wake_fd)
     : handler_(handler), options_(options), epoll_fd_(std::move(epoll_fd)), wake_fd_(std::move(wake_fd)) {
-  AnchorClocks();
   const size_t n = options_.batch_size;
   // Not value-initialised: the kernel writes before anyone reads, and the
   // pages of a 4 MiB area are only touched as far as datagrams reach.
@@ -132,7 +84,7 @@ absl::Status EpollLoop::AddSocket(int fd, uint32_t tag) {
   // Count only drops from now on: earlier ones belong to whoever used the
   // socket before. Without SO_MEMINFO the baseline is 0.
   uint32_t drops = 0;
-  if (ReadKernelDrops(fd, drops)) socket->last_drop_count = drops;
+  if (internal::ReadKernelDrops(fd, drops)) socket->last_drop_count = drops;
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.ptr = socket.get();
@@ -172,83 +124,23 @@ absl::StatusOr<SocketCounters> EpollLoop::GetCounters(uint32_t tag) {
 }
 
 void EpollLoop::ApplyDropCount(Socket& socket, uint32_t drop_count) {
-  // The counter is cumulative and wraps; a value not ahead of the last one
-  // (a datagram queued before the last SO_MEMINFO read) adds nothing.
-  const uint32_t delta = drop_count - socket.last_drop_count;
-  if (delta != 0 && delta < (uint32_t{1} << 31)) {
-    socket.counters.kernel_drops += delta;
-    socket.last_drop_count = drop_count;
-  }
+  internal::ApplyDropCount(socket.last_drop_count, socket.counters.kernel_drops, drop_count);
 }
 
 void EpollLoop::RefreshDrops(Socket& socket) {
   uint32_t drops = 0;
-  if (ReadKernelDrops(socket.fd, drops)) ApplyDropCount(socket, drops);
-}
-
-void EpollLoop::AnchorClocks() {
-  anchor_wall_ = absl::Now();
-  anchor_monotonic_ns_ = MonotonicNowNs();
-}
-
-int64_t EpollLoop::ToMonotonicNs(absl::Time when) const {
-  return SaturatingAdd(anchor_monotonic_ns_, absl::ToInt64Nanoseconds(when - anchor_wall_));  // saturates
+  if (internal::ReadKernelDrops(socket.fd, drops)) ApplyDropCount(socket, drops);
 }
 
 TimerId EpollLoop::AddTimer(absl::Time when, absl::AnyInvocable<void()> callback) {
-  return AddTimerAt(ToMonotonicNs(when), std::move(callback));
+  return timers_.Add(when, std::move(callback));
 }
 
 TimerId EpollLoop::AddTimer(absl::Duration delay, absl::AnyInvocable<void()> callback) {
-  return AddTimerAt(SaturatingAdd(MonotonicNowNs(), absl::ToInt64Nanoseconds(delay)), std::move(callback));
+  return timers_.Add(delay, std::move(callback));
 }
 
-TimerId EpollLoop::AddTimerAt(int64_t deadline_ns, absl::AnyInvocable<void()> callback) {
-  const TimerId id = next_timer_id_++;
-  timer_callbacks_.emplace(id, std::move(callback));
-  timer_heap_.push_back({deadline_ns, id});
-  std::push_heap(timer_heap_.begin(), timer_heap_.end(), kLater);
-  return id;
-}
-
-bool EpollLoop::CancelTimer(TimerId id) {
-  if (timer_callbacks_.erase(id) == 0) return false;
-  // Lazy cancellation leaves the heap entry; rebuild when most are dead so a
-  // schedule that cancels and re-adds forever stays bounded.
-  if (timer_heap_.size() > 64 && timer_heap_.size() > 2 * timer_callbacks_.size()) {
-    std::erase_if(timer_heap_, [this](const TimerEntry& e) { return !timer_callbacks_.contains(e.id); });
-    std::make_heap(timer_heap_.begin(), timer_heap_.end(), kLater);
-  }
-  return true;
-}
-
-int64_t EpollLoop::NextTimerDeadline() {
-  while (!timer_heap_.empty()) {
-    if (timer_callbacks_.contains(timer_heap_.front().id)) return timer_heap_.front().deadline_ns;
-    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), kLater);
-    timer_heap_.pop_back();
-  }
-  return -1;
-}
-
-void EpollLoop::FireDueTimers() {
-  // Timers added during this round have ids >= limit; they wait for the next
-  // turn, so a callback that re-adds a due timer cannot spin here forever.
-  const TimerId limit = next_timer_id_;
-  const int64_t now = MonotonicNowNs();
-  while (!timer_heap_.empty()) {
-    const TimerEntry top = timer_heap_.front();
-    if (top.deadline_ns > now || top.id >= limit) return;
-    std::pop_heap(timer_heap_.begin(), timer_heap_.end(), kLater);
-    timer_heap_.pop_back();
-    auto it = timer_callbacks_.find(top.id);
-    if (it == timer_callbacks_.end()) continue;  // cancelled
-    absl::AnyInvocable<void()> callback = std::move(it->second);
-    timer_callbacks_.erase(it);
-    std::move(callback)();
-    if (stop_requested_.load(std::memory_order_relaxed)) return;
-  }
-}
+bool EpollLoop::CancelTimer(TimerId id) { return timers_.Cancel(id); }
 
 void EpollLoop::Stop() {
   stop_requested_.store(true, std::memory_order_release);
@@ -258,13 +150,13 @@ void EpollLoop::Stop() {
 }
 
 absl::Status EpollLoop::Run() {
-  if (!running_) AnchorClocks();
+  if (!running_) timers_.AnchorClocks();
   return RunInternal(false, 0);
 }
 
 absl::Status EpollLoop::RunUntil(absl::Time deadline) {
-  if (!running_) AnchorClocks();
-  return RunInternal(true, ToMonotonicNs(deadline));
+  if (!running_) timers_.AnchorClocks();
+  return RunInternal(true, timers_.ToMonotonicNs(deadline));
 }
 
 absl::Status EpollLoop::Wait(int64_t timeout_ns, int& ready) {
@@ -311,12 +203,12 @@ absl::Status EpollLoop::RunInternal(bool has_deadline, int64_t deadline_ns) {
   for (;;) {
     graveyard_.clear();
     if (stop_requested_.exchange(false, std::memory_order_acq_rel)) return absl::OkStatus();
-    FireDueTimers();
+    timers_.FireDue(stop_requested_);
     if (stop_requested_.exchange(false, std::memory_order_acq_rel)) return absl::OkStatus();
     const int64_t now = MonotonicNowNs();
     if (has_deadline && now >= deadline_ns) return absl::OkStatus();
 
-    int64_t wake_at = NextTimerDeadline();
+    int64_t wake_at = timers_.NextDeadline();
     if (has_deadline && (wake_at < 0 || deadline_ns < wake_at)) wake_at = deadline_ns;
     const int64_t timeout_ns = wake_at < 0 ? -1 : std::max<int64_t>(0, wake_at - now);
 

@@ -28,11 +28,12 @@
 // RemoveSocket also read the live value (SO_MEMINFO, SK_MEMINFO_DROPS),
 // which covers drops after the last queued datagram.
 //
-// Timers. A binary min-heap of (monotonic deadline, id) with lazy
-// cancellation; the next deadline (or RunUntil's) is epoll_pwait2's timeout
-// (nanoseconds; epoll_wait with milliseconds rounded up where pwait2 is
-// missing). Stop() writes an eventfd registered in the epoll set, so it
-// wakes the loop from any thread.
+// Timers. internal::TimerQueue (loop_support.h, shared with UringLoop): a
+// binary min-heap of (monotonic deadline, id) with lazy cancellation; the
+// next deadline (or RunUntil's) is epoll_pwait2's timeout (nanoseconds;
+// epoll_wait with milliseconds rounded up where pwait2 is missing). Stop()
+// writes an eventfd registered in the epoll set, so it wakes the loop from
+// any thread.
 
 #ifndef ONVIF_ENGINE_IO_EPOLL_LOOP_H_
 #define ONVIF_ENGINE_IO_EPOLL_LOOP_H_
@@ -48,6 +49,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "engine/base/unique_fd.h"
 #include "engine/io/event_loop.h"
+#include "engine/io/loop_support.h"
 
 namespace onvif::io {
 
@@ -79,24 +81,12 @@ class EpollLoop final : public EventLoop {
     uint32_t last_drop_count = 0;  // last cumulative sk_drops value seen
     SocketCounters counters;
   };
-  struct TimerEntry {
-    int64_t deadline_ns;  // CLOCK_MONOTONIC
-    TimerId id;
-  };
   EpollLoop(DatagramHandler& handler, const EventLoopOptions& options, base::UniqueFd epoll_fd,
             base::UniqueFd wake_fd);
 
   absl::Status RunInternal(bool has_deadline, int64_t deadline_ns);
   absl::Status Wait(int64_t timeout_ns, int& ready);
   void DrainSocket(Socket& socket);
-  void FireDueTimers();
-  int64_t NextTimerDeadline();  // -1 when no timer is pending
-  TimerId AddTimerAt(int64_t deadline_ns, absl::AnyInvocable<void()> callback);
-  // absl::Time <-> CLOCK_MONOTONIC: one offset, taken at Create and at the
-  // start of each Run / RunUntil, so equal absl::Times map to equal
-  // deadlines and a wall-clock step moves no timer already added.
-  void AnchorClocks();
-  int64_t ToMonotonicNs(absl::Time when) const;
   static void ApplyDropCount(Socket& socket, uint32_t drop_count);
   static void RefreshDrops(Socket& socket);
 
@@ -122,12 +112,7 @@ class EpollLoop final : public EventLoop {
   std::vector<Datagram> datagrams_;
   std::vector<epoll_event> events_;
 
-  // Timers.
-  std::vector<TimerEntry> timer_heap_;
-  absl::flat_hash_map<TimerId, absl::AnyInvocable<void()>> timer_callbacks_;
-  TimerId next_timer_id_ = 1;
-  absl::Time anchor_wall_;
-  int64_t anchor_monotonic_ns_ = 0;
+  internal::TimerQueue timers_;
 };
 
 }  // namespace onvif::io

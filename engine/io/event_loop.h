@@ -80,11 +80,11 @@ struct Datagram {
 
 class EventLoop;
 
-// Receives every datagram of a loop. Batches may mix sockets (a uring backend
-// reaps completions of all sockets together); the epoll backend happens to
-// hand out one recvmmsg batch of one socket at a time. A batch is never
-// empty and holds at most EventLoopOptions::batch_size datagrams, in arrival
-// order per socket.
+// Receives every datagram of a loop. The contract allows batches that mix
+// sockets; both backends happen to hand out one socket's datagrams per batch
+// (epoll: one recvmmsg; uring: the completions reaped for that socket's
+// buffer ring). A batch is never empty and holds at most
+// EventLoopOptions::batch_size datagrams, in arrival order per socket.
 class DatagramHandler {
  public:
   virtual ~DatagramHandler() = default;
@@ -92,11 +92,11 @@ class DatagramHandler {
 };
 
 enum class Backend {
-  // Epoll for now; once the io_uring backend exists, io_uring when the
-  // kernel supports it, else epoll. EventLoop::backend() says which.
+  // io_uring when this kernel runs the uring backend (probed at run time by
+  // building one), else epoll. EventLoop::backend() says which was chosen.
   kAuto,
   kEpoll,  // epoll (level-triggered) + recvmmsg batches
-  kUring,  // reserved for the io_uring backend (issue 4): Unimplemented now
+  kUring,  // io_uring: multishot recvmsg into provided-buffer rings (Linux >= 6.0)
 };
 std::string_view BackendName(Backend backend);  // "auto", "epoll", "uring"
 
@@ -109,6 +109,14 @@ struct EventLoopOptions {
   // Receive calls per socket per loop turn. Bounds how long one flooded
   // socket can keep the others (and due timers) waiting.
   size_t max_batches_per_turn = 8;
+  // io_uring only: receive buffers per socket (each max_datagram_size plus
+  // room for address and control messages); 0 means batch_size. The kernel
+  // fills them ahead of the handler; when all are taken the multishot
+  // receive ends with ENOBUFS (counted in buffer_exhausted) and is re-armed
+  // once the handler has returned them: nothing is lost, the rest waits in the
+  // socket's queue. More than batch_size lets the kernel receive while the
+  // handler runs, but what it received ahead is discarded by RemoveSocket.
+  size_t uring_buffers_per_socket = 0;
 };
 
 // Per-socket counters since AddSocket.
@@ -120,6 +128,9 @@ struct SocketCounters {
   uint64_t kernel_drops = 0;    // receive-queue overflows (SO_RXQ_OVFL)
   uint64_t receive_errors = 0;  // receive calls that failed (not EAGAIN/EINTR)
   int last_error = 0;           // errno of the last failed receive call
+  // io_uring only (0 with epoll): times the socket's receive buffers were all
+  // in use, so the kernel paused receiving (ENOBUFS); flow control, not loss.
+  uint64_t buffer_exhausted = 0;
 };
 
 // One-shot timer handle; 0 (kNoTimer) is never handed out.
@@ -173,9 +184,10 @@ class EventLoop {
   EventLoop() = default;
 };
 
-// Builds a loop of the given backend. kAuto gives epoll for now (the
-// io_uring backend is issue 4); kUring answers Unimplemented until then.
-// `handler` must outlive the loop.
+// Builds a loop of the given backend. kUring fails with FailedPrecondition
+// naming the missing kernel feature (io_uring_queue_init's errno, or the
+// Linux version multishot recvmsg / buffer rings need); kAuto then gives
+// epoll. `handler` must outlive the loop.
 absl::StatusOr<std::unique_ptr<EventLoop>> CreateEventLoop(Backend backend,
                                                            DatagramHandler& handler,
                                                            const EventLoopOptions& options = {});

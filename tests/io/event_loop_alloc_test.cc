@@ -41,7 +41,7 @@ class CountingHandler : public DatagramHandler {
 
 class EventLoopAllocTest : public ::testing::TestWithParam<Backend> {};
 
-INSTANTIATE_TEST_SUITE_P(Backends, EventLoopAllocTest, ::testing::Values(Backend::kEpoll),
+INSTANTIATE_TEST_SUITE_P(Backends, EventLoopAllocTest, ::testing::Values(Backend::kEpoll, Backend::kUring),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return std::string(BackendName(info.param));
                          });
@@ -51,6 +51,7 @@ TEST_P(EventLoopAllocTest, DrainingDatagramsAllocatesNothing) {
   constexpr size_t kPerSocket = 3000;
   CountingHandler handler;
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = CreateEventLoop(GetParam(), handler);
+  if (GetParam() == Backend::kUring && absl::IsFailedPrecondition(loop.status())) GTEST_SKIP() << loop.status();
   ASSERT_TRUE(loop.ok()) << loop.status();
   UniqueFd rx_a = UdpSocket({.rcvbuf = 16 << 20});
   UniqueFd rx_b = UdpSocket({.rcvbuf = 16 << 20});

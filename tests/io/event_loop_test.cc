@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <map>
 #include <set>
 #include <string>
@@ -70,8 +71,25 @@ class RecordingHandler : public DatagramHandler {
   std::function<void(EventLoop&, std::span<const Datagram>)> hook;
 };
 
+// The uring backend needs Linux >= 6.0 with io_uring allowed: elsewhere its
+// tests skip (a missing kernel feature is not a failure).
+std::string UringUnavailable() {
+  static const std::string reason = [] {
+    class Null : public DatagramHandler {
+      void OnDatagrams(EventLoop&, std::span<const Datagram>) override {}
+    } handler;
+    absl::StatusOr<std::unique_ptr<EventLoop>> loop = CreateEventLoop(Backend::kUring, handler);
+    return loop.ok() ? std::string() : loop.status().ToString();
+  }();
+  return reason;
+}
+
 class EventLoopTest : public ::testing::TestWithParam<Backend> {
  protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kUring && !UringUnavailable().empty()) GTEST_SKIP() << UringUnavailable();
+  }
+
   std::unique_ptr<EventLoop> MakeLoop(DatagramHandler& handler, const EventLoopOptions& options = {}) {
     absl::StatusOr<std::unique_ptr<EventLoop>> loop = CreateEventLoop(GetParam(), handler, options);
     EXPECT_TRUE(loop.ok()) << loop.status();
@@ -85,14 +103,17 @@ class EventLoopTest : public ::testing::TestWithParam<Backend> {
 class EventLoopSocketTest : public EventLoopTest {
  protected:
   void SetUp() override {
+    EventLoopTest::SetUp();
+    if (IsSkipped()) return;
     if (const std::string& why = EnterPrivateNetnsOnce(); !why.empty()) GTEST_SKIP() << why;
   }
 };
 
 std::string ParamName(const ::testing::TestParamInfo<Backend>& info) { return std::string(BackendName(info.param)); }
 
-INSTANTIATE_TEST_SUITE_P(Backends, EventLoopTest, ::testing::Values(Backend::kEpoll), ParamName);
-INSTANTIATE_TEST_SUITE_P(Backends, EventLoopSocketTest, ::testing::Values(Backend::kEpoll), ParamName);
+INSTANTIATE_TEST_SUITE_P(Backends, EventLoopTest, ::testing::Values(Backend::kEpoll, Backend::kUring), ParamName);
+INSTANTIATE_TEST_SUITE_P(Backends, EventLoopSocketTest, ::testing::Values(Backend::kEpoll, Backend::kUring),
+                         ParamName);
 
 constexpr absl::Duration kSafety = absl::Seconds(10);  // no test waits this long unless broken
 
@@ -455,6 +476,208 @@ TEST_P(EventLoopSocketTest, AddSocketErrors) {
   EXPECT_TRUE(loop->AddSocket(other.get(), 2).ok());
 }
 
+// Binds a fresh socket to `address` (no SO_REUSEADDR): true when the port is free.
+bool CanBind(const SocketAddress& address) {
+  UniqueFd fd(socket(address.family() == net::Family::kIPv4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_storage storage;
+  const socklen_t length = address.ToSockaddr(storage);
+  return fd.get() >= 0 && bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), length) == 0;
+}
+
+// An armed receive holds a reference to the socket: RemoveSocket must drop
+// it, or closing the fd leaves the port bound (an io_uring hazard).
+TEST_P(EventLoopSocketTest, RemovedAndClosedSocketFreesItsPort) {
+  RecordingHandler handler;
+  auto loop = MakeLoop(handler);
+  ASSERT_NE(loop, nullptr);
+  UniqueFd tx = UdpSocket({.pktinfo = false});
+  for (int round = 0; round < 3; ++round) {
+    UniqueFd rx = UdpSocket({});
+    ASSERT_GE(rx.get(), 0);
+    const SocketAddress bound = LocalAddress(rx.get());
+    ASSERT_TRUE(loop->AddSocket(rx.get(), 1).ok());
+    ASSERT_TRUE(SendTo(tx.get(), bound, "armed"));
+    handler.stop_at = handler.received.size() + 1;
+    ASSERT_TRUE(loop->RunUntil(absl::Now() + kSafety).ok());  // the receive is armed now
+    if (round == 1) {
+      // Removed from inside a handler, with the loop running.
+      ASSERT_TRUE(SendTo(tx.get(), bound, "in handler"));
+      handler.hook = [](EventLoop& l, std::span<const Datagram>) { ASSERT_TRUE(l.RemoveSocket(1).ok()); };
+      handler.stop_at = handler.received.size() + 1;
+      ASSERT_TRUE(loop->RunUntil(absl::Now() + kSafety).ok());
+      handler.hook = nullptr;
+      EXPECT_EQ(loop->RemoveSocket(1).status().code(), absl::StatusCode::kNotFound);
+    } else {
+      ASSERT_TRUE(loop->RemoveSocket(1).ok());
+    }
+    EXPECT_FALSE(CanBind(bound)) << "still open: the port must be taken";
+    rx.reset();
+    EXPECT_TRUE(CanBind(bound)) << "round " << round << ": port " << bound.ToString() << " still bound";
+  }
+  // The loop's own teardown lets go too.
+  UniqueFd rx = UdpSocket({});
+  const SocketAddress bound = LocalAddress(rx.get());
+  ASSERT_TRUE(loop->AddSocket(rx.get(), 2).ok());
+  ASSERT_TRUE(loop->RunUntil(absl::Now() + absl::Milliseconds(20)).ok());
+  loop.reset();
+  rx.reset();
+  EXPECT_TRUE(CanBind(bound));
+}
+
+// The sweep's pattern: sockets and timers added on one thread, the loop run
+// on a worker that then blocks or exits, sockets removed on the first
+// thread. (Receives armed by the worker are the worker's: removal must not
+// depend on it entering the kernel again, and its exit must not leave the
+// sockets deaf for a later Run elsewhere.)
+TEST_P(EventLoopSocketTest, RunOnOneThreadRemoveOnAnother) {
+  RecordingHandler handler;
+  auto loop = MakeLoop(handler);
+  ASSERT_NE(loop, nullptr);
+  UniqueFd rx_a = UdpSocket({});
+  UniqueFd rx_b = UdpSocket({});
+  UniqueFd tx = UdpSocket({.pktinfo = false});
+  const SocketAddress a = LocalAddress(rx_a.get());
+  const SocketAddress b = LocalAddress(rx_b.get());
+  ASSERT_TRUE(loop->AddSocket(rx_a.get(), 1).ok());
+  ASSERT_TRUE(loop->AddSocket(rx_b.get(), 2).ok());
+  ASSERT_TRUE(SendTo(tx.get(), a, "one"));
+  handler.stop_at = 1;
+
+  // The worker runs the loop, then blocks in a futex wait (no timeout).
+  std::promise<void> ran;
+  std::promise<void> release;
+  std::thread worker([&] {
+    EXPECT_TRUE(loop->RunUntil(absl::Now() + kSafety).ok());
+    ran.set_value();
+    release.get_future().wait();
+  });
+  ran.get_future().wait();
+  ASSERT_EQ(handler.received.size(), 1u);
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(loop->RemoveSocket(1).ok());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  rx_a.reset();
+  EXPECT_TRUE(CanBind(a));
+  release.set_value();
+  worker.join();  // the worker is gone now
+
+  // Socket b, armed by the exited worker, still receives when this thread runs the loop.
+  ASSERT_TRUE(SendTo(tx.get(), b, "two"));
+  handler.stop_at = 2;
+  ASSERT_TRUE(loop->RunUntil(absl::Now() + kSafety).ok());
+  ASSERT_EQ(handler.received.size(), 2u);
+  EXPECT_EQ(handler.received[1].payload, "two");
+  ASSERT_TRUE(loop->RemoveSocket(2).ok());
+  rx_b.reset();
+  EXPECT_TRUE(CanBind(b));
+}
+
+// A timer added by a handler while the loop sleeps towards a later deadline
+// shortens the wait (the uring backend replaces its armed timeout).
+TEST_P(EventLoopSocketTest, TimerAddedByHandlerShortensTheWait) {
+  RecordingHandler handler;
+  auto loop = MakeLoop(handler);
+  ASSERT_NE(loop, nullptr);
+  UniqueFd rx = UdpSocket({});
+  UniqueFd tx = UdpSocket({.pktinfo = false});
+  ASSERT_TRUE(loop->AddSocket(rx.get(), 1).ok());
+  const absl::Time start = absl::Now();
+  bool late_fired = false;
+  absl::Time early_fired;
+  loop->AddTimer(absl::Milliseconds(300), [&] { late_fired = true; });
+  handler.hook = [&](EventLoop& l, std::span<const Datagram>) {
+    l.AddTimer(absl::Milliseconds(10), [&] { early_fired = absl::Now(); });
+  };
+  std::thread sender([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    SendTo(tx.get(), LocalAddress(rx.get()), "wake");
+  });
+  ASSERT_TRUE(loop->RunUntil(start + absl::Milliseconds(150)).ok());
+  sender.join();
+  ASSERT_EQ(handler.received.size(), 1u);
+  ASSERT_NE(early_fired, absl::Time());
+  EXPECT_GE(early_fired - start, absl::Milliseconds(25));
+  EXPECT_LT(early_fired - start, absl::Milliseconds(130));
+  EXPECT_FALSE(late_fired);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(150));
+}
+
+// ------------------------------------------------------- uring specifics
+
+class UringLoopTest : public EventLoopSocketTest {};
+INSTANTIATE_TEST_SUITE_P(Uring, UringLoopTest, ::testing::Values(Backend::kUring), ParamName);
+
+// A buffer ring far smaller than the burst: the multishot receive runs dry
+// over and over (ENOBUFS), is re-armed after each recycle, and every
+// datagram still arrives, in order.
+TEST_P(UringLoopTest, TinyBufferRingLosesNothing) {
+  constexpr size_t kCount = 3000;
+  RecordingHandler handler;
+  auto loop = MakeLoop(handler, {.uring_buffers_per_socket = 4});
+  ASSERT_NE(loop, nullptr);
+  UniqueFd rx_a = UdpSocket({.rcvbuf = 16 << 20});
+  UniqueFd rx_b = UdpSocket({.rcvbuf = 16 << 20});
+  UniqueFd tx = UdpSocket({.pktinfo = false});
+  ASSERT_TRUE(loop->AddSocket(rx_a.get(), 1).ok());
+  ASSERT_TRUE(loop->AddSocket(rx_b.get(), 2).ok());
+  ASSERT_EQ(SendNumbered(tx.get(), LocalAddress(rx_a.get()), kCount, 300), kCount);
+  ASSERT_EQ(SendNumbered(tx.get(), LocalAddress(rx_b.get()), kCount, 300), kCount);
+  handler.stop_at = 2 * kCount;
+  ASSERT_TRUE(loop->RunUntil(absl::Now() + kSafety).ok());
+  ASSERT_EQ(handler.received.size(), 2 * kCount);
+  std::map<uint32_t, uint32_t> next;
+  for (const Received& r : handler.received) {
+    ASSERT_EQ(NumberOf(r.payload), next[r.tag]++) << "socket " << r.tag;
+  }
+  for (const auto& [tag, size] : handler.batches) EXPECT_LE(size, 4u);
+  for (uint32_t tag : {1u, 2u}) {
+    absl::StatusOr<SocketCounters> counters = loop->GetCounters(tag);
+    ASSERT_TRUE(counters.ok());
+    EXPECT_EQ(counters->datagrams, kCount);
+    EXPECT_GT(counters->buffer_exhausted, 0u);
+    EXPECT_EQ(counters->kernel_drops, 0u);
+    EXPECT_EQ(counters->receive_errors, 0u);
+    std::printf("[ enobufs  ] socket %u: %llu datagrams, ring ran dry %llu times\n", tag,
+                static_cast<unsigned long long>(counters->datagrams),
+                static_cast<unsigned long long>(counters->buffer_exhausted));
+  }
+}
+
+// Sockets beyond the registered-file table use their plain fd.
+TEST_P(UringLoopTest, ManySocketsBeyondTheFixedFileTable) {
+  constexpr uint32_t kSockets = 300;
+  RecordingHandler handler;
+  auto loop = MakeLoop(handler, {.batch_size = 8, .max_datagram_size = 512});
+  ASSERT_NE(loop, nullptr);
+  std::vector<UniqueFd> sockets;
+  UniqueFd tx = UdpSocket({.pktinfo = false});
+  for (uint32_t i = 0; i < kSockets; ++i) {
+    sockets.push_back(UdpSocket({}));
+    ASSERT_GE(sockets.back().get(), 0) << strerror(errno);
+    ASSERT_TRUE(loop->AddSocket(sockets.back().get(), 1000 + i).ok());
+  }
+  for (uint32_t i = 0; i < kSockets; ++i) ASSERT_TRUE(SendTo(tx.get(), LocalAddress(sockets[i].get()), "hi"));
+  handler.stop_at = kSockets;
+  ASSERT_TRUE(loop->RunUntil(absl::Now() + kSafety).ok());
+  ASSERT_EQ(handler.received.size(), kSockets);
+  for (uint32_t i = 0; i < kSockets; ++i) EXPECT_EQ(handler.per_tag[1000 + i], 1u) << i;
+  // Removal frees slots for reuse, on either kind of file.
+  for (uint32_t i = 0; i < kSockets; i += 2) ASSERT_TRUE(loop->RemoveSocket(1000 + i).ok());
+  for (uint32_t i = 0; i < kSockets; i += 2) ASSERT_TRUE(loop->AddSocket(sockets[i].get(), 5000 + i).ok());
+  for (uint32_t i = 0; i < kSockets; ++i) ASSERT_TRUE(SendTo(tx.get(), LocalAddress(sockets[i].get()), "again"));
+  handler.stop_at = 2 * kSockets;
+  ASSERT_TRUE(loop->RunUntil(absl::Now() + kSafety).ok());
+  ASSERT_EQ(handler.received.size(), 2 * kSockets);
+  for (uint32_t i = 0; i < kSockets; i += 2) EXPECT_EQ(handler.per_tag[5000 + i], 1u) << i;
+}
+
+TEST_P(UringLoopTest, BufferRingSizeIsChecked) {
+  RecordingHandler handler;
+  EXPECT_EQ(CreateEventLoop(Backend::kUring, handler, {.uring_buffers_per_socket = 65536}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CreateEventLoop(Backend::kUring, handler, {.uring_buffers_per_socket = 3}).ok());
+}
+
 // ----------------------------------------------------------------- timers
 
 TEST_P(EventLoopTest, TimersFireInDeadlineOrderAndCancelWorks) {
@@ -602,24 +825,35 @@ TEST_P(EventLoopTest, SignalsInterruptingTheWaitAreRetried) {
 
 // SocketAddress itself is net::SocketAddress: tests/net/address_test.cc.
 
-TEST(EventLoopFactoryTest, AutoIsEpollForNowAndUringIsReserved) {
+TEST(EventLoopFactoryTest, AutoPrefersUringAndSaysWhichItChose) {
   RecordingHandler handler;
   absl::StatusOr<std::unique_ptr<EventLoop>> automatic = CreateEventLoop(Backend::kAuto, handler);
   ASSERT_TRUE(automatic.ok()) << automatic.status();
-  EXPECT_EQ((*automatic)->backend(), Backend::kEpoll);
-  EXPECT_EQ(CreateEventLoop(Backend::kUring, handler).status().code(), absl::StatusCode::kUnimplemented);
+  const bool uring = UringUnavailable().empty();
+  EXPECT_EQ((*automatic)->backend(), uring ? Backend::kUring : Backend::kEpoll);
+  absl::StatusOr<std::unique_ptr<EventLoop>> forced = CreateEventLoop(Backend::kUring, handler);
+  if (uring) {
+    ASSERT_TRUE(forced.ok()) << forced.status();
+    EXPECT_EQ((*forced)->backend(), Backend::kUring);
+  } else {
+    EXPECT_EQ(forced.status().code(), absl::StatusCode::kFailedPrecondition) << forced.status();
+  }
   EXPECT_EQ(BackendName(Backend::kEpoll), "epoll");
+  EXPECT_EQ(BackendName(Backend::kUring), "uring");
 }
 
-TEST(EventLoopFactoryTest, OptionsOutOfRangeAreRejected) {
+TEST_P(EventLoopTest, OptionsOutOfRangeAreRejected) {
   RecordingHandler handler;
-  EXPECT_EQ(CreateEventLoop(Backend::kEpoll, handler, {.batch_size = 0}).status().code(),
+  EXPECT_EQ(CreateEventLoop(GetParam(), handler, {.batch_size = 0}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CreateEventLoop(Backend::kEpoll, handler, {.batch_size = 4096}).status().code(),
+  EXPECT_EQ(CreateEventLoop(GetParam(), handler, {.batch_size = 4096}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CreateEventLoop(Backend::kEpoll, handler, {.max_datagram_size = 0}).status().code(),
+  EXPECT_EQ(CreateEventLoop(GetParam(), handler, {.max_datagram_size = 0}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CreateEventLoop(Backend::kEpoll, handler, {.max_batches_per_turn = 0}).status().code(),
+  EXPECT_EQ(CreateEventLoop(GetParam(), handler, {.max_batches_per_turn = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // kAuto does not hide bad options behind the epoll fallback.
+  EXPECT_EQ(CreateEventLoop(Backend::kAuto, handler, {.batch_size = 0}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
