@@ -93,6 +93,16 @@ std::vector<std::pair<std::uint32_t, DeviceInfo>> DeviceStore::Snapshot() const 
   return out;
 }
 
+std::vector<std::pair<std::uint32_t, DeviceInfo>> DeviceStore::Take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::uint32_t, DeviceInfo>> out;
+  out.reserve(described_order_.size());
+  for (std::uint32_t index : described_order_) {
+    out.emplace_back(records_[index].slot, std::move(records_[index].info));
+  }
+  return out;
+}
+
 std::size_t DeviceStore::described() const {
   std::lock_guard<std::mutex> lock(mu_);
   return described_order_.size();

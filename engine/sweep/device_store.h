@@ -71,6 +71,10 @@ class DeviceStore {
   // The described devices in discovery order, with their slots. Call once
   // the workers are done (it copies under the lock; safe at any time).
   std::vector<std::pair<std::uint32_t, DeviceInfo>> Snapshot() const;
+  // The same, moved out instead of copied: for the one reader at the end of
+  // a sweep. The store keeps its slots (described() is unchanged; later
+  // Describe / MergeAddress calls are safe) but the taken records are empty.
+  std::vector<std::pair<std::uint32_t, DeviceInfo>> Take();
   std::size_t described() const;
 
  private:

@@ -44,6 +44,8 @@ void WriteDeviceFields(base::JsonWriter& json, const DeviceInfo& device) {
 void WriteStatsFields(base::JsonWriter& json, const SweepStats& stats) {
   json.Key("elapsed_ms");
   json.Int(stats.elapsed_ms);
+  json.Key("cpu_us");
+  json.Int(stats.cpu_us);
   json.Key("interfaces");
   json.BeginArray();
   for (const InterfaceStats& iface : stats.interfaces) {

@@ -6,7 +6,7 @@
 //   device: {"endpoint","types":[...],"scopes":[...],"xaddrs":[...],
 //            "metadata_version" (number or null),"interfaces":[names],
 //            "addresses":[source IPs],"first_seen_ms"}
-//   stats:  {"elapsed_ms","interfaces":[{"name","address","probes_sent",
+//   stats:  {"elapsed_ms","cpu_us","interfaces":[{"name","address","probes_sent",
 //            "datagrams","matches","new","duplicates","malformed","unrelated",
 //            "truncated","kernel_drops","rcvbuf"}]}
 

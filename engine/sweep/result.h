@@ -61,6 +61,10 @@ struct InterfaceStats {
 
 struct SweepStats {
   std::int64_t elapsed_ms = 0;
+  // The process's user + system CPU time during the sweep (getrusage, from
+  // the first send until the result is assembled): what a storm costs,
+  // whatever the machine load.
+  std::int64_t cpu_us = 0;
   std::vector<InterfaceStats> interfaces;
 
   InterfaceCounters Totals() const;

@@ -1,5 +1,7 @@
 #include "engine/sweep/sweeper.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -20,6 +22,14 @@
 
 namespace onvif::sweep {
 namespace {
+
+// User + system time of the whole process (every worker thread), in us.
+std::int64_t ProcessCpuMicros() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto us = [](const timeval& t) { return std::int64_t{t.tv_sec} * 1'000'000 + t.tv_usec; };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
 
 // Average key bytes reserved per device: "urn:uuid:" + 36 is 45; vendors
 // use longer URIs now and then.
@@ -191,6 +201,7 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
   }
   const absl::Time start = absl::Now();
   shared.start_ns.store(absl::ToUnixNanos(start));
+  const std::int64_t cpu_start_us = ProcessCpuMicros();
   for (std::size_t w = 0; w < threads; ++w) {
     auto worker = std::make_unique<Worker>();
     worker->sweeper = this;
@@ -277,7 +288,7 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     result.stats.interfaces.push_back(std::move(stats));
   }
   // Every interface an endpoint answered on, as the seen-table merged them.
-  for (auto& [slot, device] : shared.store->Snapshot()) {
+  for (auto& [slot, device] : shared.store->Take()) {
     if (std::optional<dedup::EntryView> entry = shared.seen->At(slot); entry.has_value()) {
       device.interfaces.clear();
       for (const auto& iface : interfaces_) {
@@ -288,6 +299,7 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     }
     result.devices.push_back(std::move(device));
   }
+  result.stats.cpu_us = ProcessCpuMicros() - cpu_start_us;
   return result;
 }
 

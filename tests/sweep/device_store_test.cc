@@ -41,6 +41,26 @@ TEST(DeviceStoreTest, DescribeOnceThenUpdateKeepsFirstSeen) {
   EXPECT_EQ(snapshot[0].second.addresses, std::vector<std::string>{"10.0.0.2"});
 }
 
+TEST(DeviceStoreTest, TakeMovesWhatSnapshotCopies) {
+  auto store = DeviceStore::Create(16);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Describe(4, Device("urn:b", 7, "n1"), 1, [] { return "10.0.0.3"; }));
+  ASSERT_TRUE((*store)->Describe(2, Device("urn:a", 9, "n0"), 2, [] { return "10.0.0.2"; }));
+  const auto copied = (*store)->Snapshot();
+  const auto taken = (*store)->Take();
+  ASSERT_EQ(taken.size(), 2u);
+  for (std::size_t i = 0; i < taken.size(); ++i) {
+    EXPECT_EQ(taken[i].first, copied[i].first);
+    EXPECT_EQ(taken[i].second.endpoint, copied[i].second.endpoint);
+    EXPECT_EQ(taken[i].second.interfaces, copied[i].second.interfaces);
+    EXPECT_EQ(taken[i].second.addresses, copied[i].second.addresses);
+    EXPECT_EQ(taken[i].second.first_seen_ms, copied[i].second.first_seen_ms);
+  }
+  EXPECT_EQ(taken[0].second.endpoint, "urn:b");  // discovery order
+  EXPECT_EQ((*store)->described(), 2u);
+  EXPECT_TRUE((*store)->Snapshot()[0].second.endpoint.empty()) << "moved out";
+}
+
 TEST(DeviceStoreTest, MergeAddressFastPathAndNewAddress) {
   auto store = DeviceStore::Create(16);
   ASSERT_TRUE(store.ok());
