@@ -159,7 +159,9 @@ std::string FormatTable(const SweepResult& result) {
   rows.push_back({"NAME", "HARDWARE", "XADDR", "INTERFACES"});
   for (const DeviceInfo& device : result.devices) {
     Row row;
-    row.name = ScopeValue(device.scopes, kNameScope).value_or("-");
+    // Without a name scope (wsdd hosts, many non-ONVIF devices) the endpoint
+    // is what tells rows apart.
+    row.name = ScopeValue(device.scopes, kNameScope).value_or(device.endpoint.empty() ? "-" : device.endpoint);
     row.hardware = ScopeValue(device.scopes, kHardwareScope).value_or("-");
     row.xaddr = device.xaddrs.empty() ? "-" : device.xaddrs.front();
     row.interfaces = device.interfaces.empty() ? "-" : absl::StrJoin(device.interfaces, ",");

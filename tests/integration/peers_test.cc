@@ -48,12 +48,15 @@
 #include "engine/swarm/identity.h"
 #include "gtest/gtest.h"
 #include "tests/lab/lab.h"
+#include "tests/support/json_reader.h"
 #include "tests/support/random_uuid.h"
 
 namespace onvif::integration {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using ::onvif::testing::Json;
+using ::onvif::testing::ReadJson;
 
 constexpr char kSweepBinary[] = ONVIF_SWEEP_BINARY;
 constexpr char kSwarmBinary[] = ONVIF_SWARM_BINARY;
@@ -67,261 +70,6 @@ constexpr char kSwarmExitAfter[] = "120s";
 // the repository: npm is not reachable in CI, and third-party code is never
 // committed.
 constexpr char kDefaultNodeModules[] = "/opt/onvif-peers/node_modules";
-
-// ---------------------------------------------------------------------------
-// A small JSON reader (RFC 8259) for node-onvif's and onvif-sweep's output:
-// objects, arrays, strings (all escapes; \u to UTF-8), numbers kept as text,
-// true/false/null. Errors carry the byte offset.
-
-struct Json {
-  using Array = std::vector<Json>;
-  using Object = std::vector<std::pair<std::string, Json>>;
-  struct Number {
-    std::string text;
-  };
-  std::variant<std::monostate, bool, Number, std::string, Array, Object> value;
-
-  const Json* Find(std::string_view key) const {
-    if (const auto* object = std::get_if<Object>(&value)) {
-      for (const auto& [k, v] : *object) {
-        if (k == key) return &v;
-      }
-    }
-    return nullptr;
-  }
-  bool is_array() const { return std::holds_alternative<Array>(value); }
-  const Array& array() const {
-    static const Array kEmpty;
-    const auto* a = std::get_if<Array>(&value);
-    return a == nullptr ? kEmpty : *a;
-  }
-  std::string str() const {
-    const auto* s = std::get_if<std::string>(&value);
-    return s == nullptr ? std::string() : *s;
-  }
-  // A non-negative integer, or -1.
-  std::int64_t Int() const {
-    const auto* n = std::get_if<Number>(&value);
-    if (n == nullptr || n->text.empty() || n->text.find_first_not_of("0123456789") != std::string::npos) {
-      return -1;
-    }
-    return std::strtoll(n->text.c_str(), nullptr, 10);
-  }
-  std::vector<std::string> Strings() const {
-    std::vector<std::string> out;
-    for (const Json& item : array()) out.push_back(item.str());
-    return out;
-  }
-  // Member `key` as an integer, -1 when absent or not one.
-  std::int64_t IntAt(std::string_view key) const {
-    const Json* v = Find(key);
-    return v == nullptr ? -1 : v->Int();
-  }
-};
-
-class JsonReader {
- public:
-  static absl::StatusOr<Json> Read(std::string_view text) {
-    JsonReader reader(text);
-    Json out;
-    if (reader.Value(out, 0)) {
-      reader.Space();
-      if (reader.pos_ == text.size()) return out;
-      reader.Fail("trailing characters");
-    }
-    return absl::InvalidArgumentError(absl::StrCat("JSON: ", reader.error_, " at byte ", reader.pos_));
-  }
-
- private:
-  explicit JsonReader(std::string_view text) : text_(text) {}
-
-  bool Fail(std::string_view why) {
-    if (error_.empty()) error_ = std::string(why);
-    return false;
-  }
-  bool At(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
-  void Space() {
-    while (pos_ < text_.size() && std::string_view(" \t\r\n").find(text_[pos_]) != std::string_view::npos) {
-      ++pos_;
-    }
-  }
-  bool Word(std::string_view word) {
-    if (text_.substr(pos_, word.size()) != word) return Fail("bad literal");
-    pos_ += word.size();
-    return true;
-  }
-
-  bool Value(Json& out, int depth) {
-    if (depth > 64) return Fail("too deep");
-    Space();
-    if (pos_ >= text_.size()) return Fail("unexpected end");
-    switch (text_[pos_]) {
-      case '{': return Container<Json::Object>(out, '}', depth);
-      case '[': return Container<Json::Array>(out, ']', depth);
-      case '"': {
-        std::string s;
-        if (!String(s)) return false;
-        out.value = std::move(s);
-        return true;
-      }
-      case 't': return Word("true") && (out.value = true, true);
-      case 'f': return Word("false") && (out.value = false, true);
-      case 'n': return Word("null") && (out.value = std::monostate{}, true);
-      default: return NumberValue(out);
-    }
-  }
-
-  // An object or array: '{' / '[' already at pos_.
-  template <typename Items>
-  bool Container(Json& out, char close, int depth) {
-    ++pos_;
-    Items items;
-    Space();
-    if (At(close)) {
-      ++pos_;
-      out.value = std::move(items);
-      return true;
-    }
-    while (true) {
-      Json item;
-      if constexpr (std::is_same_v<Items, Json::Object>) {
-        Space();
-        std::string key;
-        if (!At('"')) return Fail("expected a key");
-        if (!String(key)) return false;
-        Space();
-        if (!At(':')) return Fail("expected ':'");
-        ++pos_;
-        if (!Value(item, depth + 1)) return false;
-        items.emplace_back(std::move(key), std::move(item));
-      } else {
-        if (!Value(item, depth + 1)) return false;
-        items.push_back(std::move(item));
-      }
-      Space();
-      if (At(',')) {
-        ++pos_;
-        continue;
-      }
-      if (!At(close)) return Fail("expected ',' or a closing bracket");
-      ++pos_;
-      out.value = std::move(items);
-      return true;
-    }
-  }
-
-  bool NumberValue(Json& out) {
-    const std::size_t start = pos_;
-    const auto digits = [this] {
-      const std::size_t from = pos_;
-      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
-      return pos_ > from;
-    };
-    if (At('-')) ++pos_;
-    if (!digits()) return Fail("bad value");
-    if (At('.')) {
-      ++pos_;
-      if (!digits()) return Fail("bad number");
-    }
-    if (At('e') || At('E')) {
-      ++pos_;
-      if (At('+') || At('-')) ++pos_;
-      if (!digits()) return Fail("bad number");
-    }
-    out.value = Json::Number{std::string(text_.substr(start, pos_ - start))};
-    return true;
-  }
-
-  bool Hex4(std::uint32_t& out) {
-    if (pos_ + 4 > text_.size()) return Fail("short \\u escape");
-    out = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = text_[pos_++];
-      const int digit = c >= '0' && c <= '9'   ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                               : -1;
-      if (digit < 0) return Fail("bad \\u escape");
-      out = out << 4 | static_cast<std::uint32_t>(digit);
-    }
-    return true;
-  }
-
-  static void Utf8(std::string& s, std::uint32_t cp) {
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      s += static_cast<char>(0xE0 | (cp >> 12));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      s += static_cast<char>(0xF0 | (cp >> 18));
-      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  bool String(std::string& out) {
-    ++pos_;  // "
-    while (true) {
-      if (pos_ >= text_.size()) return Fail("unterminated string");
-      const char c = text_[pos_++];
-      if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) return Fail("control character in string");
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= text_.size()) return Fail("unterminated escape");
-      const char e = text_[pos_++];
-      constexpr std::string_view kFrom = "\"\\/bfnrt";
-      constexpr std::string_view kTo = "\"\\/\b\f\n\r\t";
-      if (const std::size_t k = kFrom.find(e); k != std::string_view::npos) {
-        out += kTo[k];
-        continue;
-      }
-      if (e != 'u') return Fail("bad escape");
-      std::uint32_t cp = 0;
-      if (!Hex4(cp)) return false;
-      if (cp >= 0xDC00 && cp <= 0xDFFF) return Fail("lone low surrogate");
-      if (cp >= 0xD800 && cp <= 0xDBFF) {
-        std::uint32_t low = 0;
-        if (text_.substr(pos_, 2) != "\\u") return Fail("lone high surrogate");
-        pos_ += 2;
-        if (!Hex4(low)) return false;
-        if (low < 0xDC00 || low > 0xDFFF) return Fail("bad low surrogate");
-        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-      }
-      Utf8(out, cp);
-    }
-  }
-
-  std::string_view text_;
-  std::size_t pos_ = 0;
-  std::string error_;
-};
-
-// Runs without root: the reader must be right before any lab test trusts it.
-TEST(PeersJsonReaderTest, ReadsPeerAndSweepOutput) {
-  absl::StatusOr<Json> doc = JsonReader::Read(
-      R"( [{"urn":"urn:uuid:1","xaddrs":["http:\/\/a b"],"n":12,"s":"\u00e9\ud83d\ude00\n","x":null}] )");
-  ASSERT_TRUE(doc.ok()) << doc.status();
-  ASSERT_EQ(doc->array().size(), 1u);
-  const Json& d = doc->array()[0];
-  EXPECT_EQ(d.Find("urn")->str(), "urn:uuid:1");
-  EXPECT_EQ(d.Find("xaddrs")->Strings(), std::vector<std::string>{"http://a b"});
-  EXPECT_EQ(d.IntAt("n"), 12);
-  EXPECT_EQ(d.IntAt("s"), -1);
-  EXPECT_EQ(d.IntAt("missing"), -1);
-  EXPECT_EQ(d.Find("s")->str(), "\xC3\xA9\xF0\x9F\x98\x80\n");
-  for (const char* bad : {"", "[", "[1,]", "{\"a\" 1}", "\"\\x\"", "[1] 2", "\"\\ud800\"", "{1:2}", "-"}) {
-    EXPECT_FALSE(JsonReader::Read(bad).ok()) << bad;
-  }
-}
 
 // ---------------------------------------------------------------------------
 // A child process with separate stdout/stderr pipes. Finish and the
@@ -557,7 +305,7 @@ class PeersTest : public ::testing::Test {
     absl::StatusOr<int> code = swarm.Finish(SIGTERM, 30'000);
     if (!code.ok()) return code.status();
     if (*code != 0) return absl::InternalError(absl::StrCat("swarm exit ", *code, ": ", swarm.err()));
-    return JsonReader::Read(swarm.out());
+    return ReadJson(swarm.out());
   }
 
   // Runs argv in the host namespace to completion (at most timeout_ms).
@@ -578,7 +326,7 @@ class PeersTest : public ::testing::Test {
     result.text = absl::StrCat("onvif-sweep ", absl::StrJoin(args, " "), "\nstdout: ", sweep.out().substr(0, 4000),
                                "\nstderr: ", sweep.err().substr(0, 2000));
     ASSERT_EQ(code, 0) << result.text;
-    absl::StatusOr<Json> doc = JsonReader::Read(sweep.out());
+    absl::StatusOr<Json> doc = ReadJson(sweep.out());
     ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << result.text;
     const Json* devices = doc->Find("devices");
     const Json* stats = doc->Find("stats");
@@ -645,7 +393,7 @@ TEST_F(PeersTest, NodeOnvifFindsEverySwarmCamera) {
                                      std::string(kPeersDir) + "/node_onvif_probe.js"},
                                     30'000, probe, code));
   ASSERT_EQ(code, 0) << probe.err();
-  absl::StatusOr<Json> found = JsonReader::Read(probe.out());
+  absl::StatusOr<Json> found = ReadJson(probe.out());
   ASSERT_TRUE(found.ok()) << found.status() << "; stdout: " << probe.out().substr(0, 2000);
   ASSERT_TRUE(found->is_array()) << probe.out().substr(0, 2000);
 

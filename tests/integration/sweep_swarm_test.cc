@@ -37,6 +37,7 @@
 #include "engine/swarm/identity.h"
 #include "gtest/gtest.h"
 #include "tests/lab/lab.h"
+#include "tests/support/json_reader.h"
 #include "tests/swarm/swarm_process.h"
 
 // Sanitizer builds (CI runs this suite under ASan and TSan): the binaries are
@@ -58,6 +59,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using swarm::testing::SwarmProcess;
+using ::onvif::testing::Json;
+using ::onvif::testing::ReadJson;
 
 constexpr char kSweepBinary[] = ONVIF_SWEEP_BINARY;
 constexpr char kSwarmBinary[] = ONVIF_SWARM_BINARY;
@@ -66,292 +69,6 @@ constexpr bool kSanitized = ONVIF_INTEGRATION_SANITIZED != 0;
 // Generous: the swarms are killed at the end of each test; this only bounds
 // them should the test process itself die.
 constexpr char kSwarmExitAfter[] = "120s";
-
-// ---------------------------------------------------------------------------
-// A minimal JSON reader (RFC 8259): objects, arrays, strings with every
-// escape (\uXXXX with surrogate pairs, to UTF-8), numbers, true/false/null.
-// Errors carry the byte offset. Enough for onvif-sweep's documents.
-
-struct Json {
-  using Array = std::vector<Json>;
-  using Object = std::vector<std::pair<std::string, Json>>;
-  // monostate: null; string for numbers keeps their text exact.
-  struct Number {
-    std::string text;
-  };
-  std::variant<std::monostate, bool, Number, std::string, Array, Object> value;
-
-  bool is_object() const { return std::holds_alternative<Object>(value); }
-  bool is_array() const { return std::holds_alternative<Array>(value); }
-  bool is_string() const { return std::holds_alternative<std::string>(value); }
-  bool is_number() const { return std::holds_alternative<Number>(value); }
-
-  // Member `key` of an object, or nullptr (also when this is no object).
-  const Json* Find(std::string_view key) const {
-    if (!is_object()) return nullptr;
-    for (const auto& [k, v] : std::get<Object>(value)) {
-      if (k == key) return &v;
-    }
-    return nullptr;
-  }
-  const Array& array() const {
-    static const Array kEmpty;
-    return is_array() ? std::get<Array>(value) : kEmpty;
-  }
-  std::string str() const { return is_string() ? std::get<std::string>(value) : std::string(); }
-  // A non-negative integer, or -1 when this is not one.
-  std::int64_t Int() const {
-    if (!is_number()) return -1;
-    const std::string& text = std::get<Number>(value).text;
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return -1;
-    return std::strtoll(text.c_str(), nullptr, 10);
-  }
-  // An array of strings as a vector (non-strings become "").
-  std::vector<std::string> Strings() const {
-    std::vector<std::string> out;
-    for (const Json& item : array()) out.push_back(item.str());
-    return out;
-  }
-};
-
-class JsonReader {
- public:
-  explicit JsonReader(std::string_view text) : text_(text) {}
-
-  std::optional<Json> Parse(std::string* error) {
-    Json out;
-    if (!Value(out, 0) || (SkipSpace(), pos_ != text_.size())) {
-      if (error_.empty()) error_ = "trailing characters";
-      *error = absl::StrCat(error_, " at byte ", pos_);
-      return std::nullopt;
-    }
-    return out;
-  }
-
- private:
-  static constexpr int kMaxDepth = 64;
-
-  bool Fail(std::string_view why) {
-    if (error_.empty()) error_ = std::string(why);
-    return false;
-  }
-  void SkipSpace() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-  bool Literal(std::string_view word) {
-    if (text_.substr(pos_, word.size()) != word) return Fail("bad literal");
-    pos_ += word.size();
-    return true;
-  }
-
-  bool Value(Json& out, int depth) {
-    if (depth > kMaxDepth) return Fail("too deep");
-    SkipSpace();
-    if (pos_ >= text_.size()) return Fail("unexpected end");
-    const char c = text_[pos_];
-    if (c == '{') return ObjectValue(out, depth);
-    if (c == '[') return ArrayValue(out, depth);
-    if (c == '"') {
-      std::string s;
-      if (!String(s)) return false;
-      out.value = std::move(s);
-      return true;
-    }
-    if (c == 't') return Literal("true") && (out.value = true, true);
-    if (c == 'f') return Literal("false") && (out.value = false, true);
-    if (c == 'n') return Literal("null") && (out.value = std::monostate{}, true);
-    return NumberValue(out);
-  }
-
-  bool ObjectValue(Json& out, int depth) {
-    ++pos_;  // {
-    Json::Object members;
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == '}') {
-      ++pos_;
-      out.value = std::move(members);
-      return true;
-    }
-    while (true) {
-      SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != '"') return Fail("expected a key");
-      std::string key;
-      if (!String(key)) return false;
-      SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != ':') return Fail("expected ':'");
-      ++pos_;
-      Json member;
-      if (!Value(member, depth + 1)) return false;
-      members.emplace_back(std::move(key), std::move(member));
-      SkipSpace();
-      if (pos_ >= text_.size()) return Fail("unterminated object");
-      if (text_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (text_[pos_] != '}') return Fail("expected ',' or '}'");
-      ++pos_;
-      out.value = std::move(members);
-      return true;
-    }
-  }
-
-  bool ArrayValue(Json& out, int depth) {
-    ++pos_;  // [
-    Json::Array items;
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == ']') {
-      ++pos_;
-      out.value = std::move(items);
-      return true;
-    }
-    while (true) {
-      Json item;
-      if (!Value(item, depth + 1)) return false;
-      items.push_back(std::move(item));
-      SkipSpace();
-      if (pos_ >= text_.size()) return Fail("unterminated array");
-      if (text_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (text_[pos_] != ']') return Fail("expected ',' or ']'");
-      ++pos_;
-      out.value = std::move(items);
-      return true;
-    }
-  }
-
-  bool NumberValue(Json& out) {
-    const std::size_t start = pos_;
-    if (pos_ < text_.size() && text_[pos_] == '-') ++pos_;
-    const std::size_t digits = pos_;
-    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
-    if (pos_ == digits) return Fail("bad value");
-    if (pos_ < text_.size() && text_[pos_] == '.') {
-      ++pos_;
-      const std::size_t frac = pos_;
-      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
-      if (pos_ == frac) return Fail("bad number");
-    }
-    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
-      const std::size_t exp = pos_;
-      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
-      if (pos_ == exp) return Fail("bad number");
-    }
-    out.value = Json::Number{std::string(text_.substr(start, pos_ - start))};
-    return true;
-  }
-
-  bool Hex4(std::uint32_t& out) {
-    if (pos_ + 4 > text_.size()) return Fail("short \\u escape");
-    out = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = text_[pos_++];
-      out <<= 4;
-      if (c >= '0' && c <= '9') {
-        out |= static_cast<std::uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        out |= static_cast<std::uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        out |= static_cast<std::uint32_t>(c - 'A' + 10);
-      } else {
-        return Fail("bad \\u escape");
-      }
-    }
-    return true;
-  }
-
-  static void AppendUtf8(std::string& s, std::uint32_t cp) {
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      s += static_cast<char>(0xE0 | (cp >> 12));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      s += static_cast<char>(0xF0 | (cp >> 18));
-      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  bool String(std::string& out) {
-    ++pos_;  // "
-    while (true) {
-      if (pos_ >= text_.size()) return Fail("unterminated string");
-      const char c = text_[pos_++];
-      if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) return Fail("control character in string");
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= text_.size()) return Fail("unterminated escape");
-      const char e = text_[pos_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          std::uint32_t cp = 0;
-          if (!Hex4(cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            std::uint32_t low = 0;
-            if (text_.substr(pos_, 2) != "\\u") return Fail("lone high surrogate");
-            pos_ += 2;
-            if (!Hex4(low)) return false;
-            if (low < 0xDC00 || low > 0xDFFF) return Fail("bad low surrogate");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return Fail("lone low surrogate");
-          }
-          AppendUtf8(out, cp);
-          break;
-        }
-        default:
-          return Fail("bad escape");
-      }
-    }
-  }
-
-  std::string_view text_;
-  std::size_t pos_ = 0;
-  std::string error_;
-};
-
-TEST(JsonReaderTest, ReadsWhatTheTestsNeed) {
-  std::string error;
-  std::optional<Json> doc = JsonReader(
-      R"( {"a":[1,"x\"\\\/\u00e9\ud83d\ude00",true,null,-2.5e3],"b":{},"c":[]} )").Parse(&error);
-  ASSERT_TRUE(doc.has_value()) << error;
-  ASSERT_NE(doc->Find("a"), nullptr);
-  const Json::Array& a = doc->Find("a")->array();
-  ASSERT_EQ(a.size(), 5u);
-  EXPECT_EQ(a[0].Int(), 1);
-  EXPECT_EQ(a[1].str(), "x\"\\/\xC3\xA9\xF0\x9F\x98\x80");
-  EXPECT_EQ(a[4].Int(), -1);  // not a non-negative integer
-  EXPECT_TRUE(doc->Find("b")->is_object());
-  EXPECT_TRUE(doc->Find("c")->array().empty());
-  EXPECT_EQ(doc->Find("d"), nullptr);
-  for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "\"\\x\"", "01x", "[1] 2", "\"\\ud800\""}) {
-    EXPECT_FALSE(JsonReader(bad).Parse(&error).has_value()) << bad;
-  }
-}
 
 // ---------------------------------------------------------------------------
 // What a sweep printed, read back.
@@ -400,8 +117,11 @@ struct SweepOutput {
 // Reads onvif-sweep's --format json document into `out`; false with a
 // reason in `error` when it is not the documented shape.
 bool ReadSweepJson(const std::string& text, SweepOutput& out, std::string* error) {
-  std::optional<Json> doc = JsonReader(text).Parse(error);
-  if (!doc) return false;
+  absl::StatusOr<Json> doc = ReadJson(text);
+  if (!doc.ok()) {
+    *error = std::string(doc.status().message());
+    return false;
+  }
   const Json* devices = doc->Find("devices");
   const Json* stats = doc->Find("stats");
   if (devices == nullptr || !devices->is_array() || stats == nullptr || !stats->is_object()) {
@@ -547,10 +267,9 @@ class SweepSwarmTest : public ::testing::Test {
       if (code.ok()) {
         EXPECT_EQ(*code, 0) << s->err();
       }
-      std::string error;
-      std::optional<Json> stats = JsonReader(s->out()).Parse(&error);
-      EXPECT_TRUE(stats.has_value()) << error << " in swarm stats: " << s->out();
-      out.push_back(stats ? *stats : Json{});
+      absl::StatusOr<Json> stats = ReadJson(s->out());
+      EXPECT_TRUE(stats.ok()) << stats.status() << " in swarm stats: " << s->out();
+      out.push_back(stats.ok() ? *stats : Json{});
     }
     return out;
   }

@@ -84,9 +84,9 @@ TEST(OutputTest, Ndjson) {
 
 TEST(OutputTest, Table) {
   EXPECT_EQ(FormatTable(Sample()),
-            "NAME        HARDWARE  XADDR                                  INTERFACES\n"
-            "Front Door  HW-1      http://10.77.0.2/onvif/device_service  n0,n1\n"
-            "-           -         -                                      n1\n"
+            "NAME          HARDWARE  XADDR                                  INTERFACES\n"
+            "Front Door    HW-1      http://10.77.0.2/onvif/device_service  n0,n1\n"
+            "urn:uuid:b\"q  -         -                                      n1\n"
             "n0 (10.77.0.1:40000): 4 probes, 4 datagrams, 4 matches, 1 new, 3 duplicates, "
             "0 malformed, 0 unrelated, 0 truncated, 0 kernel drops, rcvbuf 16777216\n"
             "n1 (10.77.1.1:40001): 4 probes, 9 datagrams, 8 matches, 1 new, 7 duplicates, "
