@@ -56,4 +56,8 @@ build/release/bench/seen_table_bench --benchmark_min_time=0.01 >/dev/null
 bench/spec_sweep_bench.sh --cameras 200 --runs 1 --repeats "4 1" --check >/dev/null
 passed=$((passed + 3))
 
+echo "=== perf gate: bench/perf_gate against bench/baseline.json"
+bench/perf_gate --build-dir build/release
+passed=$((passed + 1))
+
 echo "$passed passed, $failed failed"
