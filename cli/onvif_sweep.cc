@@ -57,9 +57,9 @@ ABSL_FLAG(absl::Duration, quiet, absl::Milliseconds(200),
 ABSL_FLAG(int32_t, repeat, 4,
           "Probe sends per interface in total (SOAP-over-UDP retransmission: same bytes, "
           "rand[50,250] ms apart, doubling to 500 ms), 1..16.");
-ABSL_FLAG(int64_t, rcvbuf, 8 << 20,
-          "Receive buffer per probe socket in bytes (SO_RCVBUFFORCE when root); 0 keeps "
-          "the kernel default.");
+ABSL_FLAG(int64_t, rcvbuf, onvif::net::kDefaultRcvbufBytes,
+          "Receive buffer per probe socket in bytes (SO_RCVBUFFORCE when root), sized to "
+          "hold a 10,000-camera reply storm; 0 keeps the kernel default.");
 ABSL_FLAG(int32_t, threads, 0,
           "Worker threads; interfaces are split among them. 0: min(cores, interfaces).");
 ABSL_FLAG(std::string, backend, "auto",

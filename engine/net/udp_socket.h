@@ -47,9 +47,12 @@
 
 namespace onvif::net {
 
-// 8 MiB: a 1.2 KB ProbeMatches costs ~2.3 KB of receive buffer (LAB.md), so
-// this holds ~3600 replies where the 212992 B default holds ~92.
-inline constexpr int kDefaultRcvbufBytes = 8 << 20;
+// 16 MiB requested (the kernel accounts twice that): measured on veth, a
+// 10,000-camera storm of ~1.2 KB replies overflowed 8 MiB after 9,102 replies
+// whenever the sweep got no CPU while the ~20 ms burst arrived (a busy 2-core
+// host lost 550-2,700 of them); 16 MiB holds ~18,000, the whole burst. The
+// 212992 B kernel default holds ~92. Memory is taken only while replies wait.
+inline constexpr int kDefaultRcvbufBytes = 16 << 20;
 
 struct SocketOptions {
   // Requested SO_RCVBUF in bytes; 0 leaves the kernel default. Tried with
@@ -82,7 +85,7 @@ struct BoundSocket {
   unsigned ifindex = 0;
   SocketAddress local;  // getsockname: the ephemeral port is filled in
   // SO_RCVBUF as getsockopt reports it (the kernel doubles the request for
-  // its bookkeeping, so 8 MiB requested reads back as 16 MiB when forced).
+  // its bookkeeping, so 16 MiB requested reads back as 32 MiB when forced).
   int rcvbuf_bytes = 0;
   bool rcvbuf_forced = false;  // SO_RCVBUFFORCE was accepted
 };

@@ -44,6 +44,7 @@
 #include "absl/time/time.h"
 #include "engine/io/event_loop.h"
 #include "engine/net/interfaces.h"
+#include "engine/net/udp_socket.h"
 #include "engine/net/os_sys_calls.h"
 #include "engine/sweep/result.h"
 #include "engine/sweep/schedule.h"
@@ -65,7 +66,7 @@ struct SweepOptions {
   int repeat = kDefaultRepeat;
   absl::Duration quiet = kDefaultQuiet;
   absl::Duration timeout = kDefaultTimeout;
-  int rcvbuf_bytes = 8 << 20;
+  int rcvbuf_bytes = net::kDefaultRcvbufBytes;
   int threads = 0;  // 0: min(hardware threads, interfaces)
   io::Backend backend = io::Backend::kAuto;
   std::size_t max_devices = kDefaultMaxDevices;

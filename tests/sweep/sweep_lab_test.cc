@@ -172,7 +172,7 @@ TEST(SweepLabTest, BridgedSegmentListsBothNics) {
 }
 
 // A reply storm: 2 NICs x 1000 cameras answering every Probe at once
-// (4000 datagrams per NIC). With the default 8 MiB buffer nothing is lost.
+// (4000 datagrams per NIC). With the default buffer nothing is lost.
 TEST(SweepLabTest, StormOfTwoThousandCameras) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
