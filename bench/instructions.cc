@@ -84,7 +84,7 @@ int Main(int argc, char** argv) {
     absl::StatusOr<std::unique_ptr<sweep::DeviceStore>> store = sweep::DeviceStore::Create(seen->slot_count());
     if (!store.ok()) Die(std::string(store.status().message()));
     sweep::PipelineOptions options;
-    options.probe_message_ids = {kProbeId};
+    options.probes = {{kProbeId, 0}};
     options.interface_names = {"n0"};
     sweep::ReplyPipeline pipeline(*seen, **store, options);
     const auto feed = [&] {

@@ -66,7 +66,7 @@ std::unique_ptr<Sweep> NewSweep(std::size_t capacity) {
   if (!store.ok()) std::abort();
   s->store = *std::move(store);
   sweep::PipelineOptions options;
-  options.probe_message_ids = {kProbeId};
+  options.probes = {{kProbeId, 0}};
   options.interface_names = {"n0"};
   s->pipeline = std::make_unique<sweep::ReplyPipeline>(s->seen, *s->store, options);
   return s;

@@ -24,6 +24,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/time/time.h"
 #include "engine/swarm/swarm.h"
+#include "engine/wsd/type_names.h"
 
 ABSL_FLAG(int64_t, cameras, 1, "Number of cameras, 1..100000.");
 ABSL_FLAG(std::vector<std::string>, iface, {},
@@ -45,6 +46,11 @@ ABSL_FLAG(absl::Duration, exit_after, absl::InfiniteDuration(),
 ABSL_FLAG(int64_t, rate_limit, 10,
           "Probes answered per source address per second; 0 = unlimited. Keeps the swarm "
           "from being an amplifier.");
+ABSL_FLAG(std::string, types, "dn:NetworkVideoTransmitter,tds:Device",
+          "The device types every camera has, advertises and answers Probes for (a Probe's "
+          "Types must all be among them): QNames dn:, tds:, wsdp: or {namespace}Local, "
+          "comma-separated. E.g. tds:Device plays cameras that ignore a "
+          "dn:NetworkVideoTransmitter Probe.");
 ABSL_FLAG(std::string, retransmissions, "ignore",
           "What a camera does with a retransmitted Probe (same MessageID from the same "
           "socket): ignore (WS-Discovery: answer a Probe once) or answer (answer every copy, "
@@ -196,6 +202,10 @@ int Main(int argc, char** argv) {
   const std::int64_t rate_limit = absl::GetFlag(FLAGS_rate_limit);
   if (rate_limit < 0 || rate_limit > 1'000'000) return Usage("--rate-limit must be 0..1000000");
   options.rate_limit = static_cast<std::uint32_t>(rate_limit);
+  absl::StatusOr<std::vector<wsd::QNameSpec>> types = wsd::ParseTypeNames(absl::GetFlag(FLAGS_types));
+  if (!types.ok()) return Usage("--types: " + std::string(types.status().message()));
+  if (types->empty()) return Usage("--types: a camera has at least one type ('any' is for Probes)");
+  options.types = *std::move(types);
   const std::string retransmissions = absl::GetFlag(FLAGS_retransmissions);
   if (retransmissions != "ignore" && retransmissions != "answer") {
     return Usage("--retransmissions must be ignore or answer (got '" + retransmissions + "')");

@@ -31,7 +31,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "engine/sweep/output.h"
-#include "engine/sweep/probe_types.h"
+#include "engine/sweep/probe_variants.h"
 #include "engine/sweep/sweeper.h"
 
 ABSL_FLAG(std::vector<std::string>, iface, {},
@@ -40,9 +40,12 @@ ABSL_FLAG(std::vector<std::string>, iface, {},
           "loopback only when named.");
 ABSL_FLAG(std::vector<std::string>, exclude, {},
           "Interface not to sweep (repeatable, or comma-separated).");
-ABSL_FLAG(std::string, types, "dn:NetworkVideoTransmitter",
-          "Probe Types: QNames dn:NetworkVideoTransmitter, tds:Device, wsdp:Device or "
-          "{namespace}Local, comma-separated; 'any' sends no Types (every device answers).");
+ABSL_FLAG(std::string, types, "",
+          "One Probe per --types (repeatable), with every QName it lists (comma-separated): "
+          "dn:NetworkVideoTransmitter, tds:Device, wsdp:Device or {namespace}Local; 'any' "
+          "sends no Types (every device answers). Default: two Probes, "
+          "dn:NetworkVideoTransmitter and tds:Device, since cameras answer one or the other; "
+          "each device lists the ones it answered.");
 ABSL_FLAG(std::vector<std::string>, scopes, {},
           "Probe Scopes (URIs, MatchBy rfc3986; repeatable or comma-separated): only "
           "devices with a matching scope answer.");
@@ -109,9 +112,11 @@ bool IsRepeatable(absl::string_view name) {
   return name == "iface" || name == "exclude" || name == "scopes";
 }
 
-// Parses argv into the absl flags; repeatable flags accumulate into *lists.
+// Parses argv into the absl flags; repeatable flags accumulate into *lists
+// (split at commas), each --types into *types (whole: one Probe each).
 void ParseFlags(int argc, char** argv, std::vector<std::string>* ifaces,
-                std::vector<std::string>* excludes, std::vector<std::string>* scopes) {
+                std::vector<std::string>* excludes, std::vector<std::string>* scopes,
+                std::vector<std::string>* types) {
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (arg.size() < 2 || arg[0] != '-') UsageError(absl::StrCat("unexpected argument '", arg, "'"));
@@ -139,6 +144,11 @@ void ParseFlags(int argc, char** argv, std::vector<std::string>* ifaces,
       } else {
         UsageError(absl::StrCat("--", name, " needs a value"));
       }
+    }
+    if (name == "types") {
+      if (value->empty()) UsageError("--types needs a value");
+      types->emplace_back(*value);
+      continue;
     }
     if (IsRepeatable(name)) {
       std::vector<std::string>* list = name == "iface" ? ifaces : name == "exclude" ? excludes : scopes;
@@ -180,15 +190,23 @@ void Supervise(sweep::Sweeper& sweeper, const std::atomic<bool>& done, bool prog
 }
 
 int Main(int argc, char** argv) {
-  std::vector<std::string> ifaces, excludes, scopes;
-  ParseFlags(argc, argv, &ifaces, &excludes, &scopes);
+  std::vector<std::string> ifaces, excludes, scopes, types;
+  ParseFlags(argc, argv, &ifaces, &excludes, &scopes, &types);
 
   sweep::SweepOptions options;
   options.interfaces.include = ifaces;
   options.interfaces.exclude = excludes;
-  auto types = sweep::ParseTypes(absl::GetFlag(FLAGS_types));
-  if (!types.ok()) UsageError(absl::StrCat("--types: ", types.status().message()));
-  options.types = *std::move(types);
+  if (!types.empty()) {
+    if (types.size() > sweep::kMaxProbeVariants) {
+      UsageError(absl::StrCat("at most ", sweep::kMaxProbeVariants, " --types (one Probe each)"));
+    }
+    options.probes.clear();
+    for (const std::string& text : types) {
+      absl::StatusOr<sweep::ProbeVariant> variant = sweep::ParseProbeVariant(text);
+      if (!variant.ok()) UsageError(absl::StrCat("--types: ", variant.status().message()));
+      options.probes.push_back(*std::move(variant));
+    }
+  }
   options.scopes = scopes;
   options.filter_replies = absl::GetFlag(FLAGS_filter);
   options.timeout = absl::GetFlag(FLAGS_timeout);

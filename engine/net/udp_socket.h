@@ -47,12 +47,14 @@
 
 namespace onvif::net {
 
-// 16 MiB requested (the kernel accounts twice that): measured on veth, a
-// 10,000-camera storm of ~1.2 KB replies overflowed 8 MiB after 9,102 replies
-// whenever the sweep got no CPU while the ~20 ms burst arrived (a busy 2-core
-// host lost 550-2,700 of them); 16 MiB holds ~18,000, the whole burst. The
-// 212992 B kernel default holds ~92. Memory is taken only while replies wait.
-inline constexpr int kDefaultRcvbufBytes = 16 << 20;
+// 32 MiB requested (the kernel accounts twice that; udp_mem still caps UDP
+// as a whole). Measured on veth: a 10,000-camera storm of ~1.2 KB replies
+// overflowed 8 MiB after 9,102 replies whenever the sweep got no CPU while
+// the ~20 ms burst arrived (a busy 2-core host lost 550-2,700), and with the
+// two default Probe variants every camera answers twice: 16 MiB lost 252 of
+// 20,000. 32 MiB holds ~36,000 replies. The 212992 B kernel default holds
+// ~92. Memory is taken only while replies wait to be read.
+inline constexpr int kDefaultRcvbufBytes = 32 << 20;
 
 struct SocketOptions {
   // Requested SO_RCVBUF in bytes; 0 leaves the kernel default. Tried with
@@ -85,7 +87,7 @@ struct BoundSocket {
   unsigned ifindex = 0;
   SocketAddress local;  // getsockname: the ephemeral port is filled in
   // SO_RCVBUF as getsockopt reports it (the kernel doubles the request for
-  // its bookkeeping, so 16 MiB requested reads back as 32 MiB when forced).
+  // its bookkeeping, so 32 MiB requested reads back as 64 MiB when forced).
   int rcvbuf_bytes = 0;
   bool rcvbuf_forced = false;  // SO_RCVBUFFORCE was accepted
 };

@@ -1,5 +1,7 @@
 #include "engine/swarm/identity.h"
 
+#include <utility>
+
 #include <array>
 #include <cstdio>
 
@@ -60,8 +62,13 @@ std::string DeviceServiceXAddr(std::string_view host_port) {
 }
 
 wsd::DeviceDescription Describe(const CameraIdentity& camera, std::string_view host_port) {
+  return Describe(camera, host_port, CameraTypes());
+}
+
+wsd::DeviceDescription Describe(const CameraIdentity& camera, std::string_view host_port,
+                                std::vector<wsd::QNameSpec> types) {
   return wsd::DeviceDescription{.endpoint = camera.endpoint,
-                                .types = CameraTypes(),
+                                .types = std::move(types),
                                 .scopes = camera.scopes,
                                 .xaddrs = {DeviceServiceXAddr(host_port)},
                                 .metadata_version = 1};

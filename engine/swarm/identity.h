@@ -53,6 +53,9 @@ std::string DeviceServiceXAddr(std::string_view host_port);
 // The description the camera puts into Hello and ProbeMatch, with one XAddr
 // on host_port. metadata_version is 1 for every camera.
 wsd::DeviceDescription Describe(const CameraIdentity& camera, std::string_view host_port);
+// The same with the device types given (onvif-swarm --types).
+wsd::DeviceDescription Describe(const CameraIdentity& camera, std::string_view host_port,
+                                std::vector<wsd::QNameSpec> types);
 
 }  // namespace onvif::swarm
 

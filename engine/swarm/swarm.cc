@@ -256,8 +256,8 @@ absl::Status SwarmImpl::Init() {
   }
 
   // Identities and pre-rendered replies.
-  types_ = {wsd::QName{"", wsd::kNsOnvifNetwork, wsd::kTypeNetworkVideoTransmitter},
-            wsd::QName{"", wsd::kNsOnvifDevice, wsd::kTypeDevice}};  // as CameraTypes()
+  types_.clear();
+  for (const wsd::QNameSpec& type : options_.types) types_.push_back(wsd::QName{"", type.ns, type.local});
   // WS-Discovery 2005/04 section 7: InstanceId grows with each restart.
   app_sequence_.instance_id = static_cast<std::uint64_t>(absl::ToUnixSeconds(absl::Now()));
   app_sequence_.message_number = 2;  // Hello is 1; replies reuse one number (pre-rendered)
@@ -266,7 +266,7 @@ absl::Status SwarmImpl::Init() {
   scope_offsets_.push_back(0);
   for (std::uint32_t i = 0; i < options_.cameras; ++i) {
     cameras_.push_back(MakeIdentity(options_.seed, i));
-    replies_.Add(Describe(cameras_.back(), kHostMarker), app_sequence_);
+    replies_.Add(Describe(cameras_.back(), kHostMarker, options_.types), app_sequence_);
     // Every reply is about as long as the first (names and models differ by a
     // few bytes): one reservation instead of log2(N) regrowths of ~100 MB.
     if (i == 0) replies_.Reserve(options_.cameras, replies_.arena_bytes() + 64);
@@ -459,7 +459,8 @@ void SwarmImpl::SendAnnouncements(bool hello, std::size_t first, std::size_t cou
         sequence.message_number = hello ? 1 : 3;
         announce_bytes_[k] =
             hello
-                ? wsd::BuildHello(id, sequence, Describe(cameras_[camera], CameraHostPort(camera, listener)))
+                ? wsd::BuildHello(id, sequence,
+                                  Describe(cameras_[camera], CameraHostPort(camera, listener), options_.types))
                 : wsd::BuildBye(id, sequence, cameras_[camera].endpoint);
         iovecs_[k][0] = iovec{announce_bytes_[k].data(), announce_bytes_[k].size()};
         PrepareMessage(messages_[k].msg_hdr, &group, sizeof(sockaddr_in), iovecs_[k].data(), 1,

@@ -55,6 +55,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/net/interfaces.h"
+#include "engine/swarm/identity.h"
 #include "engine/swarm/limits.h"
 
 namespace onvif::swarm {
@@ -80,6 +81,9 @@ struct SwarmOptions {
   ReplyMode mode = ReplyMode::kStorm;
   absl::Duration max_delay = absl::Milliseconds(500);  // spec mode: rand[0, this]
   std::uint64_t seed = 1;
+  // The device types every camera has, advertises and matches Probes
+  // against (a Probe's Types must all be among them).
+  std::vector<wsd::QNameSpec> types = CameraTypes();
   std::optional<Ipv4Range> addresses;
   std::uint16_t http_port = 80;
   absl::Duration exit_after = absl::InfiniteDuration();

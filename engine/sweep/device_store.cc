@@ -13,18 +13,41 @@ constexpr std::uint32_t kNoRecord = std::numeric_limits<std::uint32_t>::max();
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DeviceStore>> DeviceStore::Create(std::size_t slot_count,
-                                                                 FoundCallback on_found) {
+                                                                 FoundCallback on_found,
+                                                                 std::vector<std::string> variant_names) {
   if (slot_count == 0 || slot_count >= kNoRecord) {
     return absl::InvalidArgumentError(absl::StrCat("device store: bad slot count ", slot_count));
   }
-  return std::unique_ptr<DeviceStore>(new DeviceStore(slot_count, std::move(on_found)));
+  if (variant_names.size() > kMaxVariants) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device store: ", variant_names.size(), " probe variants, at most ", kMaxVariants));
+  }
+  return std::unique_ptr<DeviceStore>(new DeviceStore(slot_count, std::move(on_found), std::move(variant_names)));
 }
 
-DeviceStore::DeviceStore(std::size_t slot_count, FoundCallback on_found)
+DeviceStore::DeviceStore(std::size_t slot_count, FoundCallback on_found, std::vector<std::string> variant_names)
     : slot_count_(slot_count),
       on_found_(std::move(on_found)),
       first_address_(new std::atomic<std::uint64_t>[slot_count]()),
+      variant_names_(std::move(variant_names)),
+      answered_(new std::atomic<std::uint8_t>[slot_count]()),
       record_of_slot_(slot_count, kNoRecord) {}
+
+void DeviceStore::MarkAnswered(std::uint32_t slot, unsigned variant) {
+  if (slot >= slot_count_ || variant >= variant_names_.size()) return;
+  const auto bit = static_cast<std::uint8_t>(1u << variant);
+  std::atomic<std::uint8_t>& mask = answered_[slot];
+  if ((mask.load(std::memory_order_relaxed) & bit) == 0) mask.fetch_or(bit, std::memory_order_relaxed);
+}
+
+std::vector<std::string> DeviceStore::AnsweredNames(std::uint32_t slot) const {
+  std::vector<std::string> names;
+  const std::uint8_t mask = answered_[slot].load(std::memory_order_relaxed);
+  for (std::size_t v = 0; v < variant_names_.size(); ++v) {
+    if (mask & (1u << v)) names.push_back(variant_names_[v]);
+  }
+  return names;
+}
 
 DeviceStore::Record& DeviceStore::RecordFor(std::uint32_t slot) {
   std::uint32_t& index = record_of_slot_[slot];
@@ -69,6 +92,7 @@ bool DeviceStore::Describe(std::uint32_t slot, DeviceInfo device,
     record.described = true;
     info.first_seen_ms = device.first_seen_ms;
     info.interfaces = std::move(device.interfaces);
+    info.answered = AnsweredNames(slot);
     described_order_.push_back(record_of_slot_[slot]);
     if (on_found_) on_found_(info);
   }
@@ -89,6 +113,7 @@ std::vector<std::pair<std::uint32_t, DeviceInfo>> DeviceStore::Snapshot() const 
   out.reserve(described_order_.size());
   for (std::uint32_t index : described_order_) {
     out.emplace_back(records_[index].slot, records_[index].info);
+    out.back().second.answered = AnsweredNames(records_[index].slot);
   }
   return out;
 }
@@ -99,6 +124,7 @@ std::vector<std::pair<std::uint32_t, DeviceInfo>> DeviceStore::Take() {
   out.reserve(described_order_.size());
   for (std::uint32_t index : described_order_) {
     out.emplace_back(records_[index].slot, std::move(records_[index].info));
+    out.back().second.answered = AnsweredNames(records_[index].slot);
   }
   return out;
 }

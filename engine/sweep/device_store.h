@@ -25,6 +25,12 @@
 // the record without a description and Describe fills it in later. Snapshot
 // returns described records only, in the order they were first described.
 //
+// Answered variants. Every related reply marks the Probe variant it answers
+// (probe_variants.h) in an atomic per-slot mask: one relaxed load, and a
+// fetch_or only the first time, so duplicates stay lock-free. Descriptions
+// carry the names of the variants marked so far (on_found: those known when
+// the device is first found; Snapshot / Take: all of them).
+//
 // Callbacks. `on_found` runs under the lock, once per endpoint, when it is
 // first described: NDJSON lines are thereby written whole and in order. It
 // must not call back into the store.
@@ -50,10 +56,13 @@ namespace onvif::sweep {
 class DeviceStore {
  public:
   using FoundCallback = std::function<void(const DeviceInfo&)>;
+  static constexpr std::size_t kMaxVariants = 8;  // bits of the answered mask
 
   // slot_count: the seen-table's slot_count(); slots index the store.
+  // variant_names: the Probe variants by index (at most 8), for `answered`.
   static absl::StatusOr<std::unique_ptr<DeviceStore>> Create(std::size_t slot_count,
-                                                             FoundCallback on_found = nullptr);
+                                                             FoundCallback on_found = nullptr,
+                                                             std::vector<std::string> variant_names = {});
 
   // kNew / kUpdated: (re)describes the endpoint at `slot` with `device`'s
   // endpoint, types, scopes, xaddrs and metadata_version; on the first
@@ -62,6 +71,10 @@ class DeviceStore {
   // Returns true on the first description.
   bool Describe(std::uint32_t slot, DeviceInfo device, std::uint64_t address_fingerprint,
                 absl::FunctionRef<std::string()> address);
+
+  // Any related reply: the endpoint at `slot` answered Probe variant
+  // `variant` (< the number of variant names). Lock-free.
+  void MarkAnswered(std::uint32_t slot, unsigned variant);
 
   // kSeen: records the source address if it is not already there. Lock-free
   // and allocation-free when it is the endpoint's first recorded address.
@@ -84,7 +97,8 @@ class DeviceStore {
     DeviceInfo info;
     std::vector<std::uint64_t> address_fingerprints;
   };
-  DeviceStore(std::size_t slot_count, FoundCallback on_found);
+  DeviceStore(std::size_t slot_count, FoundCallback on_found, std::vector<std::string> variant_names);
+  std::vector<std::string> AnsweredNames(std::uint32_t slot) const;
   Record& RecordFor(std::uint32_t slot);  // needs mu_
   void AddAddress(Record& record, std::uint32_t slot, std::uint64_t fingerprint,
                   absl::FunctionRef<std::string()> address);  // needs mu_
@@ -93,6 +107,8 @@ class DeviceStore {
   const FoundCallback on_found_;
   // First recorded address per slot; 0 = none yet. Written under mu_.
   std::unique_ptr<std::atomic<std::uint64_t>[]> first_address_;
+  const std::vector<std::string> variant_names_;
+  std::unique_ptr<std::atomic<std::uint8_t>[]> answered_;  // per slot, bit per variant
 
   // Everything below is guarded by mu_.
   mutable std::mutex mu_;

@@ -34,6 +34,7 @@ void WriteDeviceFields(base::JsonWriter& json, const DeviceInfo& device) {
   } else {
     json.Null();
   }
+  WriteStringArray(json, "answered", device.answered);
   WriteStringArray(json, "interfaces", device.interfaces);
   WriteStringArray(json, "addresses", device.addresses);
   json.Key("first_seen_ms");

@@ -2,9 +2,10 @@
 // device as it is found, then a "summary" line) and `table` (for people).
 // Pure functions from result.h values to text; every line ends with '\n'.
 //
-// JSON shapes (issue 3):
+// JSON shapes:
 //   device: {"endpoint","types":[...],"scopes":[...],"xaddrs":[...],
-//            "metadata_version" (number or null),"interfaces":[names],
+//            "metadata_version" (number or null),"answered":[Probe variants],
+//            "interfaces":[names],
 //            "addresses":[source IPs],"first_seen_ms"}
 //   stats:  {"elapsed_ms","cpu_us","interfaces":[{"name","address","probes_sent",
 //            "datagrams","matches","new","duplicates","malformed","unrelated",

@@ -6,7 +6,8 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
-#include "engine/sweep/probe_types.h"
+#include "engine/base/strings.h"
+#include "engine/wsd/type_names.h"
 #include "engine/wsd/matching.h"
 
 namespace onvif::sweep {
@@ -52,20 +53,26 @@ ReplyPipeline::ReplyPipeline(dedup::SeenTable& seen, DeviceStore& store, Pipelin
       options_(std::move(options)),
       counters_(std::max<std::size_t>(options_.interface_names.size(), 1)),
       key_scratch_(new char[kScratchBytes]),
-      field_scratch_(new char[kScratchBytes]) {}
+      field_scratch_(new char[kScratchBytes]) {
+  for (const SentProbe& probe : options_.probes) variant_of_message_id_.emplace(probe.message_id, probe.variant);
+}
 
-bool ReplyPipeline::RelatesToOurProbe(const wsd::Envelope& envelope) {
+int ReplyPipeline::RelatedVariant(const wsd::Envelope& envelope) {
   if (envelope.kind != wsd::MessageKind::kProbeMatches || !envelope.relates_to.present) {
-    return false;
+    return -1;
   }
   const std::string_view relates_to =
       envelope.relates_to.Get({field_scratch_.get(), kScratchBytes});
-  return std::find(options_.probe_message_ids.begin(), options_.probe_message_ids.end(),
-                   relates_to) != options_.probe_message_ids.end();
+  const auto it = variant_of_message_id_.find(base::ToAbsl(relates_to));
+  return it == variant_of_message_id_.end() ? -1 : static_cast<int>(it->second);
 }
 
-bool ReplyPipeline::PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry) {
-  if (!wsd::TypesMatch(options_.filter_types, envelope.types(entry))) return false;
+bool ReplyPipeline::PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry, unsigned variant) {
+  if (!options_.filter) return true;
+  if (variant < options_.filter_types_by_variant.size() &&
+      !wsd::TypesMatch(options_.filter_types_by_variant[variant], envelope.types(entry))) {
+    return false;
+  }
   if (options_.filter_scopes.empty()) return true;
   const std::string_view scopes = entry.scopes.Get({field_scratch_.get(), kScratchBytes});
   for (const std::string& wanted : options_.filter_scopes) {
@@ -87,7 +94,7 @@ DeviceInfo ReplyPipeline::CopyOut(const wsd::Envelope& envelope, const wsd::Entr
   DeviceInfo device;
   device.endpoint = std::string(endpoint);
   for (const wsd::QName& type : envelope.types(entry)) {
-    device.types.push_back(ClarkName(type.ns, type.local));
+    device.types.push_back(wsd::ClarkName(type.ns, type.local));
   }
   const std::span<char> scratch(field_scratch_.get(), kScratchBytes);
   if (entry.scopes.present) device.scopes = Items(entry.scopes.Get(scratch));
@@ -117,7 +124,8 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned i
     return;
   }
   const wsd::Envelope& envelope = scanner_.envelope();
-  if (!RelatesToOurProbe(envelope)) {
+  const int variant = RelatedVariant(envelope);
+  if (variant < 0) {
     ++counters.unrelated;
     return;
   }
@@ -128,7 +136,7 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned i
   }
   for (const wsd::Entry& entry : envelope.entries()) {
     ++counters.matches;
-    if (!PassesFilter(envelope, entry)) {
+    if (!PassesFilter(envelope, entry, static_cast<unsigned>(variant))) {
       ++counters.filtered;
       continue;
     }
@@ -139,6 +147,9 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned i
     }
     const dedup::InsertOutcome outcome =
         seen_.Insert(endpoint, interface_index, entry.metadata_version, app_sequence);
+    if (outcome.result != dedup::InsertResult::kFull) {
+      store_.MarkAnswered(outcome.slot, static_cast<unsigned>(variant));
+    }
     switch (outcome.result) {
       case dedup::InsertResult::kSeen:
         ++counters.duplicates;

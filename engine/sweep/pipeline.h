@@ -9,7 +9,8 @@
 //     short cannot scan);
 //   Scanner::Scan: an error counts malformed (and malformed_by_error[error]);
 //   the body must be ProbeMatches and wsa:RelatesTo one of our Probes'
-//     MessageIDs (WS-Discovery 2005/04 section 5.3), else unrelated, dropped:
+//     MessageIDs (WS-Discovery 2005/04 section 5.3; a hash lookup that also
+//     names the Probe variant answered), else unrelated, dropped:
 //     a reply to someone else's Probe, a stray Hello, our own Probe looped
 //     back on lo;
 //   per ProbeMatch: matches++; the optional Types / Scopes filter (for
@@ -19,6 +20,7 @@
 //     message_number 0). message_number 0 because a device numbers every
 //     message: its reply to our re-sent Probe would otherwise read kUpdated
 //     although only a restart (InstanceId) or new metadata is news;
+//   every result but kFull marks the variant answered (DeviceStore, lock-free);
 //   kNew / kUpdated: the device is decoded and copied into the DeviceStore
 //     (new / updated counters); kSeen: duplicates++, and only the source
 //     address is merged (the seen-table merged the interface mask itself);
@@ -41,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -54,14 +57,22 @@
 
 namespace onvif::sweep {
 
+// One Probe we sent: its MessageID and the variant (probe_variants.h) it is.
+struct SentProbe {
+  std::string message_id;
+  unsigned variant = 0;
+};
+
 struct PipelineOptions {
-  // MessageIDs of our Probes (one per interface): a ProbeMatches must relate
+  // Our Probes (one per interface and variant): a ProbeMatches must relate
   // to one of them.
-  std::vector<std::string> probe_message_ids;
+  std::vector<SentProbe> probes;
   // Dense interface index -> name; also sizes the counters.
   std::vector<std::string> interface_names;
-  // Reply filter; empty = none.
-  std::vector<wsd::QNameSpec> filter_types;
+  // Reply filter: when set, a match must have every type of the variant it
+  // answers (filter_types_by_variant[variant]) and the scopes below.
+  bool filter = false;
+  std::vector<std::vector<wsd::QNameSpec>> filter_types_by_variant;
   std::vector<std::string> filter_scopes;  // MatchBy rfc3986
   absl::Time start = absl::UnixEpoch();
   // Clock, read only on kNew / kUpdated.
@@ -96,14 +107,16 @@ class ReplyPipeline {
   InterfaceCounters& counters(unsigned interface_index) { return counters_[interface_index]; }
 
  private:
-  bool RelatesToOurProbe(const wsd::Envelope& envelope);
-  bool PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry);
+  // The variant of our Probe the envelope answers, or -1.
+  int RelatedVariant(const wsd::Envelope& envelope);
+  bool PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry, unsigned variant);
   DeviceInfo CopyOut(const wsd::Envelope& envelope, const wsd::Entry& entry,
                      std::string_view endpoint, unsigned interface_index, std::int64_t now_ms);
 
   dedup::SeenTable& seen_;
   DeviceStore& store_;
   const PipelineOptions options_;
+  absl::flat_hash_map<std::string, unsigned> variant_of_message_id_;
   wsd::Scanner scanner_;
   std::vector<InterfaceCounters> counters_;
   // Decode scratch; each holds any field (a field lies inside one datagram).

@@ -22,6 +22,8 @@ struct DeviceInfo {
   std::vector<std::string> scopes;
   std::vector<std::string> xaddrs;
   std::optional<std::uint64_t> metadata_version;
+  // The Probe variants it answered (probe_variants.h), in variant order.
+  std::vector<std::string> answered;
   std::vector<std::string> interfaces;  // names of the interfaces it answered on
   std::vector<std::string> addresses;   // source IPs of its replies
   std::int64_t first_seen_ms = 0;       // since the sweep's start

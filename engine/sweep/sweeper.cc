@@ -37,13 +37,13 @@ constexpr std::size_t kKeyArenaBytesPerDevice = 96;
 
 }  // namespace
 
-// One swept interface: its socket and its Probe.
+// One swept interface: its socket and its Probes.
 struct Sweeper::Interface {
   unsigned index = 0;  // dense; the loop tag and the seen-table interface bit
   std::string name;
   net::BoundSocket socket;
-  std::string message_id;
-  std::string probe;  // built once; every send re-sends these bytes
+  std::vector<std::string> message_ids;  // per Probe variant
+  std::vector<std::string> probes;       // built once; every send re-sends these bytes
   sockaddr_storage group{};
   socklen_t group_length = 0;
   std::uint64_t probes_sent = 0;
@@ -93,6 +93,10 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
   if (options.quiet < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("quiet must not be negative");
   }
+  if (options.probes.empty() || options.probes.size() > kMaxProbeVariants) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a sweep sends 1..", kMaxProbeVariants, " Probe variants (got ", options.probes.size(), ")"));
+  }
   if (options.threads < 0 || options.rcvbuf_bytes < 0 || options.max_devices == 0) {
     return absl::InvalidArgumentError("threads, rcvbuf and max_devices must not be negative");
   }
@@ -111,9 +115,6 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
 
   net::SocketOptions socket_options;
   socket_options.rcvbuf_bytes = opts.rcvbuf_bytes;
-  wsd::ProbeSpec probe_spec;
-  probe_spec.types = opts.types;
-  probe_spec.scopes = opts.scopes;
   const std::optional<net::IpAddress> group_ip = net::IpAddress::Parse(net::kWsdIpv4Group);
   const net::SocketAddress group(*group_ip, net::kWsdPort);
   for (const net::Interface& iface : *listed) {
@@ -128,8 +129,11 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
     entry->index = static_cast<unsigned>(sweeper->interfaces_.size());
     entry->name = iface.name;
     entry->socket = *std::move(socket);
-    entry->message_id = wsd::NewMessageId(gen);
-    entry->probe = wsd::BuildProbe(entry->message_id, probe_spec);
+    for (const ProbeVariant& variant : opts.probes) {
+      entry->message_ids.push_back(wsd::NewMessageId(gen));
+      entry->probes.push_back(wsd::BuildProbe(entry->message_ids.back(),
+                                              wsd::ProbeSpec{.types = variant.types, .scopes = opts.scopes}));
+    }
     entry->group_length = group.ToSockaddr(entry->group);
     sweeper->interfaces_.push_back(std::move(entry));
   }
@@ -142,8 +146,10 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
       dedup::SeenTable::Create(opts.max_devices, opts.max_devices * kKeyArenaBytesPerDevice);
   if (!seen.ok()) return seen.status();
   sweeper->shared_->seen = std::make_unique<dedup::SeenTable>(*std::move(seen));
+  std::vector<std::string> variant_names;
+  for (const ProbeVariant& variant : opts.probes) variant_names.push_back(variant.name);
   absl::StatusOr<std::unique_ptr<DeviceStore>> store =
-      DeviceStore::Create(sweeper->shared_->seen->slot_count(), opts.on_found);
+      DeviceStore::Create(sweeper->shared_->seen->slot_count(), opts.on_found, std::move(variant_names));
   if (!store.ok()) return store.status();
   sweeper->shared_->store = *std::move(store);
   return sweeper;
@@ -194,9 +200,10 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
                             : std::max<std::size_t>(1, std::thread::hardware_concurrency());
   threads = std::min(threads, interface_count);
 
-  std::vector<std::string> message_ids, names;
+  std::vector<SentProbe> probes;
+  std::vector<std::string> names;
   for (const auto& iface : interfaces_) {
-    message_ids.push_back(iface->message_id);
+    for (unsigned v = 0; v < iface->message_ids.size(); ++v) probes.push_back({iface->message_ids[v], v});
     names.push_back(iface->name);
   }
   const absl::Time start = absl::Now();
@@ -206,10 +213,13 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     auto worker = std::make_unique<Worker>();
     worker->sweeper = this;
     PipelineOptions pipeline_options;
-    pipeline_options.probe_message_ids = message_ids;
+    pipeline_options.probes = probes;
     pipeline_options.interface_names = names;
     if (options_.filter_replies) {
-      pipeline_options.filter_types = options_.types;
+      pipeline_options.filter = true;
+      for (const ProbeVariant& variant : options_.probes) {
+        pipeline_options.filter_types_by_variant.push_back(variant.types);
+      }
       pipeline_options.filter_scopes = options_.scopes;
     }
     pipeline_options.start = start;
@@ -233,10 +243,12 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
       net::OsSysCalls& sys = options_.sys != nullptr ? *options_.sys : net::RealSysCalls();
       worker->loop->AddTimer(start + offset, [worker = worker.get(), &sys] {
         for (Interface* iface : worker->interfaces) {
-          const net::SysCallResult sent = sys.SendTo(
-              iface->socket.fd.get(), iface->probe.data(), iface->probe.size(), 0,
-              reinterpret_cast<const sockaddr*>(&iface->group), iface->group_length);
-          ++(sent.ok() ? iface->probes_sent : iface->send_errors);
+          for (const std::string& probe : iface->probes) {
+            const net::SysCallResult sent =
+                sys.SendTo(iface->socket.fd.get(), probe.data(), probe.size(), 0,
+                           reinterpret_cast<const sockaddr*>(&iface->group), iface->group_length);
+            ++(sent.ok() ? iface->probes_sent : iface->send_errors);
+          }
         }
       });
     }

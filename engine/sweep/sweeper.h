@@ -8,11 +8,13 @@
 //   port, IP_MULTICAST_IF by ifindex, TTL 1, SO_RCVBUF[FORCE], IP_PKTINFO);
 //   an interface whose socket cannot be opened is reported through
 //   `warnings()` and skipped; none left -> FailedPrecondition. Each interface
-//   gets its own Probe MessageID and its Probe bytes are built once
-//   (wsd::BuildProbe): a device on a segment shared by two of our interfaces
-//   receives two distinct Probes and answers both, so it is listed on both
-//   (a responder may ignore a repeated MessageID, WS-Discovery 2005/04
-//   section 3.1.2; retransmissions of one Probe keep their ID).
+//   sends every Probe variant (probe_variants.h; by default
+//   dn:NetworkVideoTransmitter and tds:Device), each with its own MessageID
+//   and its bytes built once (wsd::BuildProbe): a device on a segment shared
+//   by two of our interfaces receives distinct Probes and answers each, so
+//   it is listed on both (a responder may ignore a repeated MessageID,
+//   WS-Discovery 2005/04 section 3.1.2; retransmissions of one Probe keep
+//   their ID). Every variant follows the same schedule.
 // Run:
 //   `threads` workers (default min(cores, interfaces)); interface i belongs
 //   to worker i % threads. Each worker owns an io::EventLoop, a
@@ -46,6 +48,7 @@
 #include "engine/net/interfaces.h"
 #include "engine/net/udp_socket.h"
 #include "engine/net/os_sys_calls.h"
+#include "engine/sweep/probe_variants.h"
 #include "engine/sweep/result.h"
 #include "engine/sweep/schedule.h"
 #include "engine/wsd/builder.h"
@@ -58,10 +61,11 @@ inline constexpr std::size_t kDefaultMaxDevices = std::size_t{1} << 17;
 
 struct SweepOptions {
   net::InterfaceFilter interfaces;  // --iface / --exclude; IPv4 for now
-  std::vector<wsd::QNameSpec> types;  // Probe Types; empty = any
-  std::vector<std::string> scopes;    // Probe Scopes (MatchBy rfc3986, the default)
-  // Also drop replies whose Types / Scopes do not satisfy the above (for
-  // devices that ignore the Probe's filter).
+  // The Probes sent on every interface (1..kMaxProbeVariants).
+  std::vector<ProbeVariant> probes = DefaultProbeVariants();
+  std::vector<std::string> scopes;  // Probe Scopes (MatchBy rfc3986, the default)
+  // Also drop replies whose Types / Scopes do not satisfy the Probe they
+  // answer (for devices that ignore the Probe's filter).
   bool filter_replies = false;
   int repeat = kDefaultRepeat;
   absl::Duration quiet = kDefaultQuiet;

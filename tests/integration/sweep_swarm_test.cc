@@ -70,6 +70,10 @@ constexpr bool kSanitized = ONVIF_INTEGRATION_SANITIZED != 0;
 // them should the test process itself die.
 constexpr char kSwarmExitAfter[] = "120s";
 
+// onvif-sweep's default Probe variants (dn:NetworkVideoTransmitter and
+// tds:Device); every swarm camera has both types, so it answers each.
+constexpr std::int64_t kVariants = 2;
+
 // ---------------------------------------------------------------------------
 // What a sweep printed, read back.
 
@@ -78,6 +82,7 @@ struct Device {
   std::vector<std::string> xaddrs;
   std::vector<std::string> interfaces;
   std::vector<std::string> addresses;
+  std::vector<std::string> answered;
 };
 
 struct IfaceStats {
@@ -133,12 +138,14 @@ bool ReadSweepJson(const std::string& text, SweepOutput& out, std::string* error
     const Json* xaddrs = d.Find("xaddrs");
     const Json* interfaces = d.Find("interfaces");
     const Json* addresses = d.Find("addresses");
-    if (endpoint == nullptr || xaddrs == nullptr || interfaces == nullptr || addresses == nullptr) {
-      *error = "a device without endpoint/xaddrs/interfaces/addresses";
+    const Json* answered = d.Find("answered");
+    if (endpoint == nullptr || xaddrs == nullptr || interfaces == nullptr || addresses == nullptr ||
+        answered == nullptr) {
+      *error = "a device without endpoint/xaddrs/interfaces/addresses/answered";
       return false;
     }
-    out.devices.push_back(
-        {endpoint->str(), xaddrs->Strings(), interfaces->Strings(), addresses->Strings()});
+    out.devices.push_back({endpoint->str(), xaddrs->Strings(), interfaces->Strings(), addresses->Strings(),
+                           answered->Strings()});
   }
   const Json* elapsed = stats->Find("elapsed_ms");
   out.elapsed_ms = elapsed == nullptr ? -1 : elapsed->Int();
@@ -386,7 +393,7 @@ TEST_F(SweepSwarmTest, ThreeNicsThreeStormSwarmsEachDeviceOnItsOwnNic) {
     EXPECT_EQ(s.truncated, 0) << s.name;
   }
   for (const Json& s : swarm_stats) {
-    EXPECT_EQ(Stat(s, "replies_sent"), kCameras) << "each swarm answers its NIC's Probe once";
+    EXPECT_EQ(Stat(s, "replies_sent"), kVariants * kCameras) << "each swarm answers its NIC's Probes once";
     EXPECT_EQ(Stat(s, "send_errors"), 0);
   }
 }
@@ -422,10 +429,10 @@ TEST_F(SweepSwarmTest, BridgedSegmentListsEveryDeviceOnBothNics) {
   EXPECT_EQ(out.Sum(&IfaceStats::malformed), 0) << out.Summary();
   EXPECT_EQ(out.Sum(&IfaceStats::unrelated), 0) << out.Summary();
   for (const IfaceStats& s : out.interfaces) {
-    EXPECT_EQ(s.matches, kCameras) << s.name << ": every camera answered this NIC: " << out.Summary();
+    EXPECT_EQ(s.matches, kVariants * kCameras) << s.name << ": every camera answered this NIC: " << out.Summary();
   }
   ASSERT_EQ(swarm_stats.size(), 1u);
-  EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), 2 * kCameras) << "one reply per camera per NIC's Probe";
+  EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), 2 * kVariants * kCameras) << "one reply per camera per Probe";
   EXPECT_EQ(Stat(swarm_stats[0], "send_errors"), 0);
 }
 
@@ -465,6 +472,48 @@ TEST_F(SweepSwarmTest, SpecModeAllFoundAndSweepEndsByItself) {
     EXPECT_LT(out.wall_seconds, 5.0) << out.Summary();
   }
   ASSERT_EQ(swarm_stats.size(), 1u);
+  EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), kVariants * kCameras);
+  ExpectEveryDevice(out, [](const Device& d) -> std::string {
+    return d.answered == std::vector<std::string>{"dn:NetworkVideoTransmitter", "tds:Device"}
+               ? ""
+               : "answered " + Joined(d.answered);
+  });
+}
+
+// Probe variants: cameras that only have tds:Device (they ignore a Probe
+// for dn:NetworkVideoTransmitter, as some firmwares do) are found by the
+// default sweep, which records that they answered the tds:Device Probe
+// only; a sweep for dn:NetworkVideoTransmitter alone finds none of them.
+TEST_F(SweepSwarmTest, DeviceOnlyCamerasFoundByDefaultVariants) {
+  constexpr std::uint32_t kCameras = 300;
+  lab::LabOptions options;
+  options.nics = 1;
+  ASSERT_NO_FATAL_FAILURE(Up(options));
+  std::map<std::string, Expected> expected;
+  ASSERT_NO_FATAL_FAILURE(StartSwarm(0, {"--cameras", std::to_string(kCameras), "--mode", "spec", "--seed", "9",
+                                         "--types", "tds:Device", "--rate-limit", "0"}));
+  ASSERT_NO_FATAL_FAILURE(AddExpected(expected, 9, 0, kCameras));
+
+  SweepOutput by_default;
+  ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", "n0"}, by_default));
+  EXPECT_EQ(by_default.devices.size(), kCameras) << by_default.Summary();
+  ExpectEveryDevice(by_default, [&](const Device& d) -> std::string {
+    if (expected.count(d.endpoint) == 0) return "not a camera of seed 9";
+    if (d.answered != std::vector<std::string>{"tds:Device"}) return "answered " + Joined(d.answered);
+    return "";
+  });
+
+  SweepOutput nvt_only;
+  ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", "n0", "--types", "dn:NetworkVideoTransmitter"}, nvt_only));
+  EXPECT_TRUE(nvt_only.devices.empty()) << nvt_only.Summary();
+  EXPECT_EQ(nvt_only.Sum(&IfaceStats::datagrams), 0) << nvt_only.Summary();
+
+  const std::vector<Json> swarm_stats = StopSwarms();
+  ASSERT_EQ(swarm_stats.size(), 1u);
+  // Default sweep: its tds:Device Probe answered, its NVT Probe not matched;
+  // the NVT-only sweep: not matched.
+  EXPECT_EQ(Stat(swarm_stats[0], "answered"), 1);
+  EXPECT_EQ(Stat(swarm_stats[0], "not_matched"), 2);
   EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), kCameras);
 }
 
@@ -475,7 +524,7 @@ TEST_F(SweepSwarmTest, SpecModeAllFoundAndSweepEndsByItself) {
 // default schedule (4 sends) a camera is missed only when all 4 of its
 // replies are lost: 0.2^4 = 0.16%, so >= 99.5% found (2000 cameras: about 3
 // missed, >= 11 missed has a probability near 2e-4). A single send finds
-// about 80%.
+// about 80%. One Probe variant (--types), so the schedule alone is measured.
 TEST_F(SweepSwarmTest, LossyCameraSideDefaultScheduleFindsAlmostAllSingleSendFewer) {
   constexpr std::int64_t kCameras = 2000;
   lab::LabOptions options;
@@ -493,7 +542,8 @@ TEST_F(SweepSwarmTest, LossyCameraSideDefaultScheduleFindsAlmostAllSingleSendFew
   };
 
   SweepOutput scheduled;
-  ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", "n0", "--timeout", "10s"}, scheduled));
+  ASSERT_NO_FATAL_FAILURE(
+      Sweep({"--iface", "n0", "--timeout", "10s", "--types", "dn:NetworkVideoTransmitter"}, scheduled));
   ExpectEveryDevice(scheduled, check);
   const auto found = static_cast<std::int64_t>(scheduled.devices.size());
   EXPECT_GE(found * 1000, kCameras * 995) << "default schedule: " << scheduled.Summary();
@@ -501,7 +551,8 @@ TEST_F(SweepSwarmTest, LossyCameraSideDefaultScheduleFindsAlmostAllSingleSendFew
   EXPECT_EQ(scheduled.Sum(&IfaceStats::kernel_drops), 0) << scheduled.Summary();
 
   SweepOutput single;
-  ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", "n0", "--timeout", "10s", "--repeat", "1"}, single));
+  ASSERT_NO_FATAL_FAILURE(Sweep(
+      {"--iface", "n0", "--timeout", "10s", "--repeat", "1", "--types", "dn:NetworkVideoTransmitter"}, single));
   ExpectEveryDevice(single, check);
   const auto found_single = static_cast<std::int64_t>(single.devices.size());
   // About 80% (1600 +- 18): clearly fewer, and still most, so it is loss at
@@ -631,17 +682,17 @@ TEST_F(SweepSwarmTest, StormOfTenThousandCamerasOnOneNic) {
   });
   ASSERT_EQ(out.interfaces.size(), 1u) << out.Summary();
   const IfaceStats& n0 = out.interfaces[0];
-  // Every reply is either a new device or a counted kernel drop: a storm
-  // camera answers a Probe's retransmissions once, so nothing is recovered
-  // and nothing else can happen to a reply.
-  EXPECT_EQ(n0.new_devices + n0.kernel_drops, kCameras) << out.Summary();
-  EXPECT_EQ(n0.datagrams, n0.new_devices) << out.Summary();
+  // Every reply is received or a counted kernel drop: a storm camera answers
+  // each Probe variant once (not its retransmissions), so nothing is
+  // recovered and nothing else can happen to a reply.
+  EXPECT_EQ(n0.datagrams + n0.kernel_drops, kVariants * kCameras) << out.Summary();
+  EXPECT_EQ(n0.datagrams, n0.new_devices + n0.duplicates) << out.Summary();
   EXPECT_EQ(n0.malformed, 0) << out.Summary();
   EXPECT_EQ(out.devices.size(), kCameras) << out.Summary();
   EXPECT_EQ(n0.kernel_drops, 0) << out.Summary();
   EXPECT_EQ(n0.new_devices, kCameras) << out.Summary();
   ASSERT_EQ(swarm_stats.size(), 1u);
-  EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), kCameras);
+  EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), kVariants * kCameras);
   EXPECT_EQ(Stat(swarm_stats[0], "send_errors"), 0);
 }
 

@@ -504,6 +504,8 @@ TEST(SwarmFlagsTest, BadFlagsExit2) {
            {"--rate-limit", "-1"},
            {"--exit-after", "0s"},
            {"--retransmissions", "twice"},
+           {"--types", "any"},
+           {"--types", "foo:Camera"},
            {"--bogus"},
            {"stray"},
        }) {
@@ -522,7 +524,7 @@ TEST(SwarmFlagsTest, BadFlagsExit2) {
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0);
   for (const char* flag : {"--cameras", "--iface", "--exclude", "--mode", "--max-delay", "--seed",
-                           "--addresses", "--http-port", "--exit-after", "--rate-limit", "--retransmissions",
+                           "--addresses", "--http-port", "--exit-after", "--rate-limit", "--retransmissions", "--types",
                            "--stats"}) {
     EXPECT_NE(help.out().find(flag), std::string::npos) << flag;
   }

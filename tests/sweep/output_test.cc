@@ -13,6 +13,7 @@ SweepResult Sample() {
   a.scopes = {"onvif://www.onvif.org/hardware/HW-1", "ONVIF://WWW.onvif.org/name/Front%20Door"};
   a.xaddrs = {"http://10.77.0.2/onvif/device_service", "https://10.77.0.2/"};
   a.metadata_version = 3;
+  a.answered = {"dn:NetworkVideoTransmitter", "tds:Device"};
   a.interfaces = {"n0", "n1"};
   a.addresses = {"10.77.0.2"};
   a.first_seen_ms = 12;
@@ -54,9 +55,10 @@ constexpr char kDeviceA[] =
     R"("endpoint":"urn:uuid:a","types":["{http://www.onvif.org/ver10/network/wsdl}NetworkVideoTransmitter"],)"
     R"("scopes":["onvif://www.onvif.org/hardware/HW-1","ONVIF://WWW.onvif.org/name/Front%20Door"],)"
     R"("xaddrs":["http://10.77.0.2/onvif/device_service","https://10.77.0.2/"],"metadata_version":3,)"
+    R"("answered":["dn:NetworkVideoTransmitter","tds:Device"],)"
     R"("interfaces":["n0","n1"],"addresses":["10.77.0.2"],"first_seen_ms":12)";
 constexpr char kDeviceB[] =
-    R"("endpoint":"urn:uuid:b\"q","types":[],"scopes":[],"xaddrs":[],"metadata_version":null,)"
+    R"("endpoint":"urn:uuid:b\"q","types":[],"scopes":[],"xaddrs":[],"metadata_version":null,"answered":[],)"
     R"("interfaces":["n1"],"addresses":["10.77.1.2"],"first_seen_ms":140)";
 constexpr char kStats[] =
     R"("elapsed_ms":1234,"cpu_us":5678,"interfaces":[)"

@@ -14,6 +14,7 @@ namespace {
 
 constexpr char kProbeId0[] = "urn:uuid:00000000-0000-4000-8000-000000000000";
 constexpr char kProbeId1[] = "urn:uuid:11111111-1111-4111-8111-111111111111";
+constexpr char kProbeIdDevice[] = "urn:uuid:22222222-2222-4222-8222-222222222222";
 
 wsd::DeviceDescription Camera(int i, std::uint64_t metadata_version = 1) {
   wsd::DeviceDescription d;
@@ -39,14 +40,16 @@ class PipelineTest : public ::testing::Test {
     auto seen = dedup::SeenTable::Create(64, 64 * 64);
     ASSERT_TRUE(seen.ok());
     seen_ = std::make_unique<dedup::SeenTable>(std::move(*seen));
-    auto store = DeviceStore::Create(seen_->slot_count(),
-                                     [this](const DeviceInfo& d) { found_.push_back(d.endpoint); });
+    auto store = DeviceStore::Create(
+        seen_->slot_count(), [this](const DeviceInfo& d) { found_.push_back(d.endpoint); },
+        {"dn:NetworkVideoTransmitter", "tds:Device"});
     ASSERT_TRUE(store.ok());
     store_ = std::move(*store);
     Make({});
   }
   void Make(PipelineOptions options) {
-    options.probe_message_ids = {kProbeId0, kProbeId1};
+    // n0's and n1's Probe of variant 0, and n0's Probe of variant 1.
+    options.probes = {{kProbeId0, 0}, {kProbeId1, 0}, {kProbeIdDevice, 1}};
     options.interface_names = {"n0", "n1"};
     options.start = absl::UnixEpoch();
     options.now = [this] { return absl::UnixEpoch() + now_; };
@@ -133,7 +136,8 @@ TEST_F(PipelineTest, UnrelatedMalformedTruncated) {
 
 TEST_F(PipelineTest, TypesAndScopesFilter) {
   PipelineOptions options;
-  options.filter_types = {{std::string(wsd::kNsOnvifNetwork), "NetworkVideoTransmitter"}};
+  options.filter = true;
+  options.filter_types_by_variant = {{{std::string(wsd::kNsOnvifNetwork), "NetworkVideoTransmitter"}}};
   options.filter_scopes = {"onvif://www.onvif.org/hardware/HW"};
   Make(std::move(options));
   wsd::DeviceDescription printer = Camera(5);
@@ -144,6 +148,19 @@ TEST_F(PipelineTest, TypesAndScopesFilter) {
   EXPECT_EQ(pipeline_->counters()[0].matches, 3u);
   EXPECT_EQ(pipeline_->counters()[0].filtered, 2u);
   EXPECT_EQ(found_, std::vector<std::string>{"urn:uuid:cam-1"});
+}
+
+// Which Probe variant a reply answers is recorded per device, on the
+// duplicate path too, and reaches on_found and the snapshot.
+TEST_F(PipelineTest, AnsweredVariantsAreRecorded) {
+  Feed(Reply(kProbeId0, {Camera(1)}));
+  Feed(Reply(kProbeIdDevice, {Camera(1), Camera(2)}));
+  Feed(Reply(kProbeIdDevice, {Camera(2)}));
+  const auto devices = store_->Snapshot();
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_EQ(devices[0].second.answered, (std::vector<std::string>{"dn:NetworkVideoTransmitter", "tds:Device"}));
+  EXPECT_EQ(devices[1].second.answered, std::vector<std::string>{"tds:Device"});
+  EXPECT_EQ(pipeline_->counters()[0].duplicates, 2u);
 }
 
 TEST_F(PipelineTest, SecondSourceAddressIsMerged) {

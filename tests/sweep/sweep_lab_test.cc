@@ -103,6 +103,10 @@ RunOutcome RunSweep(const std::vector<std::string>& argv) {
   return run;
 }
 
+// The default Probe variants (dn:NetworkVideoTransmitter, tds:Device): every
+// send of the schedule is one Probe of each.
+constexpr int kVariants = 2;
+
 // One in-test responder per camera namespace of a two-NIC lab, each playing
 // `cameras` cameras, ready when this returns.
 void StartResponders(lab::Lab& lab, int cameras, std::vector<std::unique_ptr<Responder>>& out) {
@@ -134,12 +138,14 @@ TEST(SweepLabTest, FindsEachDeviceOnItsNic) {
       ASSERT_NE(it, devices.end()) << CameraEndpoint(nic, k) << " missing in " << json;
       EXPECT_EQ(it->second, absl::StrCat("[\"n", nic, "\"]")) << json;
     }
-    EXPECT_EQ(responders[nic]->probes(), 4) << "default --repeat is 4 sends";
+    EXPECT_EQ(responders[nic]->probes(), 4 * kVariants) << "default --repeat is 4 sends of each variant";
   }
   EXPECT_NE(json.find("\"addresses\":[\"10.77.1.2\"]"), std::string::npos) << json;
+  // The responder answers every Probe, so every device answered both variants.
+  EXPECT_NE(json.find("\"answered\":[\"dn:NetworkVideoTransmitter\",\"tds:Device\"]"), std::string::npos) << json;
   EXPECT_EQ(SumCounter(json, "new"), 2u * kCamerasPerNic);
-  EXPECT_EQ(SumCounter(json, "duplicates"), 3u * 2u * kCamerasPerNic);
-  EXPECT_EQ(SumCounter(json, "probes_sent"), 8u);
+  EXPECT_EQ(SumCounter(json, "duplicates"), (4u * kVariants - 1) * 2u * kCamerasPerNic);
+  EXPECT_EQ(SumCounter(json, "probes_sent"), 2u * 4u * kVariants);
   EXPECT_EQ(SumCounter(json, "unrelated"), 0u);
   EXPECT_EQ(SumCounter(json, "kernel_drops"), 0u);
   // Adaptive end: last send (<= 1250 ms) + 500 ms + 200 ms quiet, far below 10 s.
@@ -166,9 +172,9 @@ TEST(SweepLabTest, BridgedSegmentListsBothNics) {
   for (const auto& [endpoint, interfaces] : devices) {
     EXPECT_EQ(interfaces, "[\"n0\",\"n1\"]") << endpoint << " in " << json;
   }
-  EXPECT_EQ(responder.probes(), 4) << "2 sends on each of 2 NICs";
+  EXPECT_EQ(responder.probes(), 4 * kVariants) << "2 sends of each variant on each of 2 NICs";
   EXPECT_EQ(SumCounter(json, "new"), static_cast<std::uint64_t>(kCameras));
-  EXPECT_EQ(SumCounter(json, "duplicates"), 3u * kCameras);
+  EXPECT_EQ(SumCounter(json, "duplicates"), (4u * kVariants - 1) * kCameras);
 }
 
 // A reply storm: 2 NICs x 1000 cameras answering every Probe at once
@@ -231,8 +237,9 @@ TEST(SweepLabTest, WrongRelatesToIsUnrelated) {
   ASSERT_FALSE(json.empty()) << run.output;
   EXPECT_TRUE(DeviceInterfaces(json).empty()) << json;
   EXPECT_NE(json.find("\"devices\":[]"), std::string::npos) << json;
-  EXPECT_EQ(SumCounter(json, "unrelated"), 6u) << json;  // 2 Probes x 3 replies
-  EXPECT_EQ(SumCounter(json, "datagrams"), 6u) << json;
+  // 2 sends x 2 variants x 3 replies
+  EXPECT_EQ(SumCounter(json, "unrelated"), 2u * kVariants * 3u) << json;
+  EXPECT_EQ(SumCounter(json, "datagrams"), 2u * kVariants * 3u) << json;
   EXPECT_EQ(SumCounter(json, "new"), 0u);
 }
 
@@ -265,6 +272,10 @@ TEST(SweepCliTest, BadFlagsExit2WithAMessage) {
       {{"--repeat", "0"}, "--repeat must be"},
       {{"--timeout", "soon"}, "--timeout"},
       {{"--types", "foo:Bar"}, "--types"},
+      {{"--types", "any,dn:NetworkVideoTransmitter"}, "'any' cannot be combined"},
+      {{"--types", "any", "--types", "any", "--types", "any", "--types", "any", "--types", "any", "--types", "any",
+        "--types", "any", "--types", "any", "--types", "any"},
+       "at most 8 --types"},
       {{"--backend", "uring2"}, "--backend must be"},
       {{"--threads"}, "--threads needs a value"},
       {{"stray"}, "unexpected argument"},

@@ -1,13 +1,13 @@
-// What the sweep asks for: the Types of its Probe, written as on the command
-// line, and the reply filter a prober may apply itself.
+// Device types written as people write them on a command line (the sweep's
+// and the swarm's --types), and the Clark notation the tools print.
 //
 // QNames: the prefixes dn:, tds: and wsdp: (ONVIF network and device WSDL,
 // DPWS devprof), or Clark notation "{namespace}Local" for anything else.
 // "any" alone means no Types: every device matches (WS-Discovery 2005/04
 // section 5.1). Items are separated by commas or whitespace.
 
-#ifndef ONVIF_ENGINE_SWEEP_PROBE_TYPES_H_
-#define ONVIF_ENGINE_SWEEP_PROBE_TYPES_H_
+#ifndef ONVIF_ENGINE_WSD_TYPE_NAMES_H_
+#define ONVIF_ENGINE_WSD_TYPE_NAMES_H_
 
 #include <span>
 #include <string>
@@ -16,19 +16,16 @@
 
 #include "absl/status/statusor.h"
 #include "engine/wsd/builder.h"
-#include "engine/wsd/scanner.h"
 
-namespace onvif::sweep {
-
-inline constexpr std::string_view kDefaultTypes = "dn:NetworkVideoTransmitter";
+namespace onvif::wsd {
 
 // InvalidArgument naming the item for an unknown prefix, an empty local name
 // or namespace, or "any" mixed with other items.
-absl::StatusOr<std::vector<wsd::QNameSpec>> ParseTypes(std::string_view text);
+absl::StatusOr<std::vector<QNameSpec>> ParseTypeNames(std::string_view text);
 
 // "{namespace}Local", or "Local" for an empty namespace (an unbound prefix).
 std::string ClarkName(std::string_view ns, std::string_view local);
 
-}  // namespace onvif::sweep
+}  // namespace onvif::wsd
 
-#endif  // ONVIF_ENGINE_SWEEP_PROBE_TYPES_H_
+#endif  // ONVIF_ENGINE_WSD_TYPE_NAMES_H_

@@ -1,4 +1,4 @@
-#include "engine/sweep/probe_types.h"
+#include "engine/wsd/type_names.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -7,14 +7,10 @@
 #include "engine/base/strings.h"
 #include "engine/wsd/constants.h"
 
-namespace onvif::sweep {
-namespace {
+namespace onvif::wsd {
 
-
-}  // namespace
-
-absl::StatusOr<std::vector<wsd::QNameSpec>> ParseTypes(std::string_view text) {
-  std::vector<wsd::QNameSpec> out;
+absl::StatusOr<std::vector<QNameSpec>> ParseTypeNames(std::string_view text) {
+  std::vector<QNameSpec> out;
   bool any = false;
   int items = 0;
   for (absl::string_view piece : absl::StrSplit(base::ToAbsl(text), absl::ByAnyChar(", \t\n"), absl::SkipEmpty())) {
@@ -24,7 +20,7 @@ absl::StatusOr<std::vector<wsd::QNameSpec>> ParseTypes(std::string_view text) {
       any = true;
       continue;
     }
-    wsd::QNameSpec qname;
+    QNameSpec qname;
     if (item.front() == '{') {
       const std::size_t close = item.find('}');
       if (close == std::string_view::npos || close == 1 || close + 1 == item.size()) {
@@ -41,11 +37,11 @@ absl::StatusOr<std::vector<wsd::QNameSpec>> ParseTypes(std::string_view text) {
       }
       const std::string_view prefix = item.substr(0, colon);
       if (prefix == "dn") {
-        qname.ns = std::string(wsd::kNsOnvifNetwork);
+        qname.ns = std::string(kNsOnvifNetwork);
       } else if (prefix == "tds") {
-        qname.ns = std::string(wsd::kNsOnvifDevice);
+        qname.ns = std::string(kNsOnvifDevice);
       } else if (prefix == "wsdp") {
-        qname.ns = std::string(wsd::kNsDevProf);
+        qname.ns = std::string(kNsDevProf);
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
             "unknown prefix in type '", piece, "' (known: dn, tds, wsdp; or write {namespace}Local)"));
@@ -69,4 +65,4 @@ std::string ClarkName(std::string_view ns, std::string_view local) {
   return absl::StrCat("{", base::ToAbsl(ns), "}", base::ToAbsl(local));
 }
 
-}  // namespace onvif::sweep
+}  // namespace onvif::wsd
