@@ -47,6 +47,7 @@ void WriteStatsFields(base::JsonWriter& json, const SweepStats& stats) {
   json.Int(stats.elapsed_ms);
   json.Key("cpu_us");
   json.Int(stats.cpu_us);
+  json.KeyString("backend", stats.backend);
   json.Key("interfaces");
   json.BeginArray();
   for (const InterfaceStats& iface : stats.interfaces) {

@@ -7,7 +7,7 @@
 //            "metadata_version" (number or null),"answered":[Probe variants],
 //            "interfaces":[names],
 //            "addresses":[source IPs],"first_seen_ms"}
-//   stats:  {"elapsed_ms","cpu_us","interfaces":[{"name","address","probes_sent",
+//   stats:  {"elapsed_ms","cpu_us","backend","interfaces":[{"name","address","probes_sent",
 //            "datagrams","matches","new","duplicates","malformed","unrelated",
 //            "truncated","kernel_drops","rcvbuf"}]}
 

@@ -67,6 +67,9 @@ struct SweepStats {
   // the first send until the result is assembled): what a storm costs,
   // whatever the machine load.
   std::int64_t cpu_us = 0;
+  // The event loop backend the workers ran on: "uring" or "epoll" (auto
+  // picks uring when the kernel allows it).
+  std::string backend;
   std::vector<InterfaceStats> interfaces;
 
   InterfaceCounters Totals() const;

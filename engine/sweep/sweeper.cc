@@ -311,6 +311,7 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     }
     result.devices.push_back(std::move(device));
   }
+  result.stats.backend = std::string(io::BackendName(workers_[0]->loop->backend()));
   result.stats.cpu_us = ProcessCpuMicros() - cpu_start_us;
   return result;
 }

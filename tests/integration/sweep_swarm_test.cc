@@ -98,6 +98,7 @@ struct SweepOutput {
   std::string stderr_text;
   std::vector<Device> devices;
   std::int64_t elapsed_ms = -1;
+  std::string backend;
   std::vector<IfaceStats> interfaces;
 
   std::int64_t Sum(std::int64_t IfaceStats::*field) const {
@@ -149,6 +150,8 @@ bool ReadSweepJson(const std::string& text, SweepOutput& out, std::string* error
   }
   const Json* elapsed = stats->Find("elapsed_ms");
   out.elapsed_ms = elapsed == nullptr ? -1 : elapsed->Int();
+  const Json* backend = stats->Find("backend");
+  out.backend = backend == nullptr ? "" : backend->str();
   const Json* interfaces = stats->Find("interfaces");
   if (interfaces == nullptr || !interfaces->is_array()) {
     *error = "no stats.interfaces array";
@@ -195,7 +198,8 @@ struct Expected {
   std::uint32_t index = 0;
 };
 
-class SweepSwarmTest : public ::testing::Test {
+// Every test runs on both event-loop backends, with identical expectations.
+class SweepSwarmTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!lab::IsRoot()) {
@@ -284,7 +288,7 @@ class SweepSwarmTest : public ::testing::Test {
   // Runs onvif-sweep in the lab's host namespace with `args` plus
   // --format json, and reads its output.
   void Sweep(std::vector<std::string> args, SweepOutput& out) {
-    std::vector<std::string> argv = {kSweepBinary, "--format", "json"};
+    std::vector<std::string> argv = {kSweepBinary, "--format", "json", "--backend", GetParam()};
     argv.insert(argv.end(), args.begin(), args.end());
     SwarmProcess sweep;  // a generic child: separate stdout/stderr, killed if it hangs
     const auto start = Clock::now();
@@ -299,6 +303,7 @@ class SweepSwarmTest : public ::testing::Test {
     std::string error;
     ASSERT_TRUE(ReadSweepJson(out.stdout_text, out, &error))
         << error << "; stdout: " << out.stdout_text.substr(0, 2000) << "; stderr: " << out.stderr_text;
+    EXPECT_EQ(out.backend, GetParam()) << "the stats name the backend the sweep ran on";
     if (std::getenv("INTEGRATION_VERBOSE") != nullptr) {
       std::fprintf(stderr, "[sweep] %s\n", out.Summary().c_str());
     }
@@ -348,7 +353,7 @@ std::string Joined(const std::vector<std::string>& v) {
 // 1. Three NICs, each to its own segment with a storm swarm of 1000 cameras
 // (seeds 1, 2, 3): 3000 devices, each listed on exactly the NIC its swarm is
 // behind, with that segment's camera address as XAddr host and source.
-TEST_F(SweepSwarmTest, ThreeNicsThreeStormSwarmsEachDeviceOnItsOwnNic) {
+TEST_P(SweepSwarmTest, ThreeNicsThreeStormSwarmsEachDeviceOnItsOwnNic) {
   constexpr int kNics = 3;
   constexpr std::uint32_t kCameras = 1000;
   lab::LabOptions options;
@@ -400,7 +405,7 @@ TEST_F(SweepSwarmTest, ThreeNicsThreeStormSwarmsEachDeviceOnItsOwnNic) {
 
 // 2. Two NICs on one bridged segment and one swarm of 1000 cameras on the
 // bridge: each camera hears both NICs' Probes and is listed once, on both.
-TEST_F(SweepSwarmTest, BridgedSegmentListsEveryDeviceOnBothNics) {
+TEST_P(SweepSwarmTest, BridgedSegmentListsEveryDeviceOnBothNics) {
   constexpr std::uint32_t kCameras = 1000;
   lab::LabOptions options;
   options.nics = 2;
@@ -438,7 +443,7 @@ TEST_F(SweepSwarmTest, BridgedSegmentListsEveryDeviceOnBothNics) {
 
 // 3. Spec-mode cameras (each answers after rand[0, 500 ms]): all 1000 found,
 // and the sweep ends by itself (adaptive end) far before --timeout 10s.
-TEST_F(SweepSwarmTest, SpecModeAllFoundAndSweepEndsByItself) {
+TEST_P(SweepSwarmTest, SpecModeAllFoundAndSweepEndsByItself) {
   constexpr std::uint32_t kCameras = 1000;
   lab::LabOptions options;
   options.nics = 1;
@@ -484,7 +489,7 @@ TEST_F(SweepSwarmTest, SpecModeAllFoundAndSweepEndsByItself) {
 // for dn:NetworkVideoTransmitter, as some firmwares do) are found by the
 // default sweep, which records that they answered the tds:Device Probe
 // only; a sweep for dn:NetworkVideoTransmitter alone finds none of them.
-TEST_F(SweepSwarmTest, DeviceOnlyCamerasFoundByDefaultVariants) {
+TEST_P(SweepSwarmTest, DeviceOnlyCamerasFoundByDefaultVariants) {
   constexpr std::uint32_t kCameras = 300;
   lab::LabOptions options;
   options.nics = 1;
@@ -525,7 +530,7 @@ TEST_F(SweepSwarmTest, DeviceOnlyCamerasFoundByDefaultVariants) {
 // replies are lost: 0.2^4 = 0.16%, so >= 99.5% found (2000 cameras: about 3
 // missed, >= 11 missed has a probability near 2e-4). A single send finds
 // about 80%. One Probe variant (--types), so the schedule alone is measured.
-TEST_F(SweepSwarmTest, LossyCameraSideDefaultScheduleFindsAlmostAllSingleSendFewer) {
+TEST_P(SweepSwarmTest, LossyCameraSideDefaultScheduleFindsAlmostAllSingleSendFewer) {
   constexpr std::int64_t kCameras = 2000;
   lab::LabOptions options;
   options.nics = 1;
@@ -573,7 +578,7 @@ TEST_F(SweepSwarmTest, LossyCameraSideDefaultScheduleFindsAlmostAllSingleSendFew
 // The live progress line: on stderr when stderr is a terminal, redrawn in
 // place (\r, erase line) with counts that only grow, erased at the end; never
 // when stderr is a pipe; stdout is the same document either way.
-TEST_F(SweepSwarmTest, ProgressLineOnlyWhenStderrIsATerminal) {
+TEST_P(SweepSwarmTest, ProgressLineOnlyWhenStderrIsATerminal) {
   constexpr std::uint32_t kCameras = 500;
   lab::LabOptions options;
   options.nics = 1;
@@ -582,7 +587,8 @@ TEST_F(SweepSwarmTest, ProgressLineOnlyWhenStderrIsATerminal) {
       StartSwarm(0, {"--cameras", std::to_string(kCameras), "--mode", "spec", "--rate-limit", "0"}));
 
   SwarmProcess on_terminal;
-  ASSERT_TRUE(on_terminal.Start(lab_->HostExec({kSweepBinary, "--format", "json", "--iface", "n0"}),
+  ASSERT_TRUE(on_terminal.Start(lab_->HostExec({kSweepBinary, "--format", "json", "--backend", GetParam(),
+                                                "--iface", "n0"}),
                                 /*stderr_terminal=*/true)
                   .ok());
   absl::StatusOr<int> code = on_terminal.Finish(0, 60'000);
@@ -618,7 +624,7 @@ TEST_F(SweepSwarmTest, ProgressLineOnlyWhenStderrIsATerminal) {
 // (--addresses 10.100.0.0/16) answers for camera i from 10.100.0.0 + 1 + i
 // and advertises it in its XAddr: each device's source address equals its
 // XAddr host, and both are exactly camera i's address.
-TEST_F(SweepSwarmTest, AddressesSourceEqualsXAddrHost) {
+TEST_P(SweepSwarmTest, AddressesSourceEqualsXAddrHost) {
   constexpr std::uint32_t kCameras = 500;
   lab::LabOptions options;
   options.nics = 1;
@@ -657,7 +663,7 @@ TEST_F(SweepSwarmTest, AddressesSourceEqualsXAddrHost) {
 
 // 6. A storm of 10,000 cameras on one NIC, all answering at once: all found
 // with the default receive buffer, and the kernel dropped nothing.
-TEST_F(SweepSwarmTest, StormOfTenThousandCamerasOnOneNic) {
+TEST_P(SweepSwarmTest, StormOfTenThousandCamerasOnOneNic) {
   constexpr std::uint32_t kCameras = 10'000;
   lab::LabOptions options;
   options.nics = 1;
@@ -695,6 +701,9 @@ TEST_F(SweepSwarmTest, StormOfTenThousandCamerasOnOneNic) {
   EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), kVariants * kCameras);
   EXPECT_EQ(Stat(swarm_stats[0], "send_errors"), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SweepSwarmTest, ::testing::Values("epoll", "uring"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace onvif::integration

@@ -47,6 +47,7 @@ SweepResult Sample() {
   s1.counters.kernel_drops = 2;
   r.stats.elapsed_ms = 1234;
   r.stats.cpu_us = 5678;
+  r.stats.backend = "uring";
   r.stats.interfaces = {s0, s1};
   return r;
 }
@@ -61,7 +62,7 @@ constexpr char kDeviceB[] =
     R"("endpoint":"urn:uuid:b\"q","types":[],"scopes":[],"xaddrs":[],"metadata_version":null,"answered":[],)"
     R"("interfaces":["n1"],"addresses":["10.77.1.2"],"first_seen_ms":140)";
 constexpr char kStats[] =
-    R"("elapsed_ms":1234,"cpu_us":5678,"interfaces":[)"
+    R"("elapsed_ms":1234,"cpu_us":5678,"backend":"uring","interfaces":[)"
     R"({"name":"n0","address":"10.77.0.1:40000","probes_sent":4,"datagrams":4,"matches":4,"new":1,)"
     R"("duplicates":3,"malformed":0,"unrelated":0,"truncated":0,"kernel_drops":0,"rcvbuf":16777216},)"
     R"({"name":"n1","address":"10.77.1.1:40001","probes_sent":4,"datagrams":9,"matches":8,"new":1,)"
@@ -74,7 +75,7 @@ TEST(OutputTest, Json) {
 
 TEST(OutputTest, JsonEmpty) {
   EXPECT_EQ(FormatJson(SweepResult{}),
-            "{\"devices\":[],\"stats\":{\"elapsed_ms\":0,\"cpu_us\":0,\"interfaces\":[]}}\n");
+            "{\"devices\":[],\"stats\":{\"elapsed_ms\":0,\"cpu_us\":0,\"backend\":\"\",\"interfaces\":[]}}\n");
 }
 
 TEST(OutputTest, Ndjson) {
