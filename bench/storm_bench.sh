@@ -100,8 +100,10 @@ for nics in $nics_list; do
       raw_ns+="$raw_per "
       for backend in $backends; do
         # shellcheck disable=SC2086  # --sweep-args is a word list on purpose
+        # One Probe variant, as the raw drain sends: N cameras, N replies each.
         tests/lab/lab.sh exec --name "$lab" host -- "$sweep" --iface "$ifaces" --format ndjson \
-          --backend "$backend" --timeout 30s $sweep_args >"$tmp/sweep.ndjson" 2>"$tmp/sweep.err" || {
+          --types dn:NetworkVideoTransmitter --backend "$backend" --timeout 30s $sweep_args \
+          >"$tmp/sweep.ndjson" 2>"$tmp/sweep.err" || {
           echo "storm_bench.sh: onvif-sweep --backend $backend failed: $(cat "$tmp/sweep.err")" >&2
           exit 1
         }
