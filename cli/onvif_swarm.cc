@@ -51,6 +51,9 @@ ABSL_FLAG(std::string, types, "dn:NetworkVideoTransmitter,tds:Device",
           "Types must all be among them): QNames dn:, tds:, wsdp: or {namespace}Local, "
           "comma-separated. E.g. tds:Device plays cameras that ignore a "
           "dn:NetworkVideoTransmitter Probe.");
+ABSL_FLAG(std::string, quirks, "",
+          "Imitate real devices, comma-separated: multi-xaddr (a 169.254.x.x XAddr, an https "
+          "one on a DNS name, then the routable one).");
 ABSL_FLAG(std::string, retransmissions, "ignore",
           "What a camera does with a retransmitted Probe (same MessageID from the same "
           "socket): ignore (WS-Discovery: answer a Probe once) or answer (answer every copy, "
@@ -206,6 +209,9 @@ int Main(int argc, char** argv) {
   if (!types.ok()) return Usage("--types: " + std::string(types.status().message()));
   if (types->empty()) return Usage("--types: a camera has at least one type ('any' is for Probes)");
   options.types = *std::move(types);
+  absl::StatusOr<swarm::Quirks> quirks = swarm::ParseQuirks(absl::GetFlag(FLAGS_quirks));
+  if (!quirks.ok()) return Usage("--quirks: " + std::string(quirks.status().message()));
+  options.quirks = *quirks;
   const std::string retransmissions = absl::GetFlag(FLAGS_retransmissions);
   if (retransmissions != "ignore" && retransmissions != "answer") {
     return Usage("--retransmissions must be ignore or answer (got '" + retransmissions + "')");

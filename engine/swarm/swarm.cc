@@ -17,6 +17,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/base/strings.h"
 #include "engine/io/event_loop.h"
 #include "engine/net/udp_socket.h"
 #include "engine/swarm/identity.h"
@@ -163,6 +166,17 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
         .substr(host_port_offsets_[camera], host_port_offsets_[camera + 1] - host_port_offsets_[camera]);
   }
 
+  // What camera `camera` says about itself, its XAddr on host_port.
+  wsd::DeviceDescription CameraDescription(std::uint32_t camera, std::string_view host_port) const {
+    wsd::DeviceDescription d = Describe(cameras_[camera], host_port, options_.types);
+    if (options_.quirks.multi_xaddr) {
+      d.xaddrs.insert(d.xaddrs.begin(),
+                      {absl::StrCat("http://169.254.", (camera >> 8) & 0xFF, ".", camera & 0xFF, base::ToAbsl(kDeviceServicePath)),
+                       absl::StrCat("https://cam-", camera, ".local", base::ToAbsl(kDeviceServicePath))});
+    }
+    return d;
+  }
+
   SwarmOptions options_;
   std::vector<Listener> listeners_;
   std::vector<CameraIdentity> cameras_;
@@ -266,7 +280,7 @@ absl::Status SwarmImpl::Init() {
   scope_offsets_.push_back(0);
   for (std::uint32_t i = 0; i < options_.cameras; ++i) {
     cameras_.push_back(MakeIdentity(options_.seed, i));
-    replies_.Add(Describe(cameras_.back(), kHostMarker, options_.types), app_sequence_);
+    replies_.Add(CameraDescription(i, kHostMarker), app_sequence_);
     // Every reply is about as long as the first (names and models differ by a
     // few bytes): one reservation instead of log2(N) regrowths of ~100 MB.
     if (i == 0) replies_.Reserve(options_.cameras, replies_.arena_bytes() + 64);
@@ -460,7 +474,7 @@ void SwarmImpl::SendAnnouncements(bool hello, std::size_t first, std::size_t cou
         announce_bytes_[k] =
             hello
                 ? wsd::BuildHello(id, sequence,
-                                  Describe(cameras_[camera], CameraHostPort(camera, listener), options_.types))
+                                  CameraDescription(camera, CameraHostPort(camera, listener)))
                 : wsd::BuildBye(id, sequence, cameras_[camera].endpoint);
         iovecs_[k][0] = iovec{announce_bytes_[k].data(), announce_bytes_[k].size()};
         PrepareMessage(messages_[k].msg_hdr, &group, sizeof(sockaddr_in), iovecs_[k].data(), 1,
@@ -536,6 +550,18 @@ absl::StatusOr<std::unique_ptr<Swarm>> Swarm::Create(const SwarmOptions& options
   auto swarm = std::make_unique<SwarmImpl>(options);
   if (absl::Status s = swarm->Init(); !s.ok()) return s;
   return std::unique_ptr<Swarm>(std::move(swarm));
+}
+
+absl::StatusOr<Quirks> ParseQuirks(std::string_view text) {
+  Quirks quirks;
+  for (absl::string_view item : absl::StrSplit(base::ToAbsl(text), ',', absl::SkipWhitespace())) {
+    if (item == "multi-xaddr") {
+      quirks.multi_xaddr = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown quirk '", item, "' (known: multi-xaddr)"));
+    }
+  }
+  return quirks;
 }
 
 }  // namespace onvif::swarm

@@ -75,6 +75,18 @@ struct Ipv4Range {
   static absl::StatusOr<Ipv4Range> Parse(std::string_view cidr);
 };
 
+// Behaviours of real devices the swarm can imitate (--quirks).
+struct Quirks {
+  // XAddrs: a 169.254.x.x link-local one, an https one on a DNS name, and
+  // the routable http one last, as cameras with several network paths list
+  // them; the sweep must still pick the routable one.
+  bool multi_xaddr = false;
+};
+
+// Parses a comma-separated --quirks list; InvalidArgument naming an unknown
+// quirk and listing the known ones.
+absl::StatusOr<Quirks> ParseQuirks(std::string_view text);
+
 struct SwarmOptions {
   std::uint32_t cameras = 1;  // 1..kMaxCameras
   net::InterfaceFilter interfaces;
@@ -94,6 +106,7 @@ struct SwarmOptions {
   // copy is answered, as many deployed cameras do; only then can a prober's
   // retransmissions recover lost replies (the loss tests use it).
   bool answer_retransmissions = false;
+  Quirks quirks;
   bool send_hello = true;
   bool send_bye = true;
 };

@@ -28,6 +28,12 @@ void WriteDeviceFields(base::JsonWriter& json, const DeviceInfo& device) {
   WriteStringArray(json, "types", device.types);
   WriteStringArray(json, "scopes", device.scopes);
   WriteStringArray(json, "xaddrs", device.xaddrs);
+  json.Key("best_xaddr");
+  if (device.best_xaddr.has_value()) {
+    json.String(*device.best_xaddr);
+  } else {
+    json.Null();
+  }
   json.Key("metadata_version");
   if (device.metadata_version.has_value()) {
     json.Uint(*device.metadata_version);
@@ -165,7 +171,7 @@ std::string FormatTable(const SweepResult& result) {
     // is what tells rows apart.
     row.name = ScopeValue(device.scopes, kNameScope).value_or(device.endpoint.empty() ? "-" : device.endpoint);
     row.hardware = ScopeValue(device.scopes, kHardwareScope).value_or("-");
-    row.xaddr = device.xaddrs.empty() ? "-" : device.xaddrs.front();
+    row.xaddr = device.best_xaddr.value_or(device.xaddrs.empty() ? "-" : device.xaddrs.front());
     row.interfaces = device.interfaces.empty() ? "-" : absl::StrJoin(device.interfaces, ",");
     rows.push_back(std::move(row));
   }

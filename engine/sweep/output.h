@@ -3,7 +3,7 @@
 // Pure functions from result.h values to text; every line ends with '\n'.
 //
 // JSON shapes:
-//   device: {"endpoint","types":[...],"scopes":[...],"xaddrs":[...],
+//   device: {"endpoint","types":[...],"scopes":[...],"xaddrs":[...],"best_xaddr" (or null),
 //            "metadata_version" (number or null),"answered":[Probe variants],
 //            "interfaces":[names],
 //            "addresses":[source IPs],"first_seen_ms"}

@@ -21,6 +21,9 @@ struct DeviceInfo {
   std::vector<std::string> types;  // "{namespace}Local"; "Local" when the prefix was unbound
   std::vector<std::string> scopes;
   std::vector<std::string> xaddrs;
+  // The XAddr to use (xaddr_rank.h), none without XAddrs. Set at the end of
+  // a sweep (needs every interface the device answered on).
+  std::optional<std::string> best_xaddr;
   std::optional<std::uint64_t> metadata_version;
   // The Probe variants it answered (probe_variants.h), in variant order.
   std::vector<std::string> answered;

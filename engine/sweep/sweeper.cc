@@ -19,6 +19,7 @@
 #include "engine/net/udp_socket.h"
 #include "engine/sweep/device_store.h"
 #include "engine/sweep/pipeline.h"
+#include "engine/sweep/xaddr_rank.h"
 
 namespace onvif::sweep {
 namespace {
@@ -41,6 +42,7 @@ constexpr std::size_t kKeyArenaBytesPerDevice = 96;
 struct Sweeper::Interface {
   unsigned index = 0;  // dense; the loop tag and the seen-table interface bit
   std::string name;
+  std::vector<net::InterfaceAddress> addresses;  // for ranking XAddrs
   net::BoundSocket socket;
   std::vector<std::string> message_ids;  // per Probe variant
   std::vector<std::string> probes;       // built once; every send re-sends these bytes
@@ -128,6 +130,8 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
     auto entry = std::make_unique<Interface>();
     entry->index = static_cast<unsigned>(sweeper->interfaces_.size());
     entry->name = iface.name;
+    entry->addresses = iface.ipv4;
+    entry->addresses.insert(entry->addresses.end(), iface.ipv6.begin(), iface.ipv6.end());
     entry->socket = *std::move(socket);
     for (const ProbeVariant& variant : opts.probes) {
       entry->message_ids.push_back(wsd::NewMessageId(gen));
@@ -299,16 +303,21 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     stats.counters.kernel_drops = iface->loop_counters.kernel_drops;
     result.stats.interfaces.push_back(std::move(stats));
   }
-  // Every interface an endpoint answered on, as the seen-table merged them.
+  // Every interface an endpoint answered on, as the seen-table merged them,
+  // and the XAddr to use given those interfaces.
+  std::vector<ArrivalInterface> arrived_on;
   for (auto& [slot, device] : shared.store->Take()) {
+    arrived_on.clear();
     if (std::optional<dedup::EntryView> entry = shared.seen->At(slot); entry.has_value()) {
       device.interfaces.clear();
       for (const auto& iface : interfaces_) {
         if (entry->interface_mask & (std::uint64_t{1} << iface->index)) {
           device.interfaces.push_back(iface->name);
+          arrived_on.push_back({iface->name, iface->addresses});
         }
       }
     }
+    device.best_xaddr = BestXAddr(device.xaddrs, arrived_on, device.addresses);
     result.devices.push_back(std::move(device));
   }
   result.stats.backend = std::string(io::BackendName(workers_[0]->loop->backend()));

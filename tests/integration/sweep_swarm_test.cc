@@ -83,6 +83,7 @@ struct Device {
   std::vector<std::string> interfaces;
   std::vector<std::string> addresses;
   std::vector<std::string> answered;
+  std::string best_xaddr;  // "" when null
 };
 
 struct IfaceStats {
@@ -145,8 +146,13 @@ bool ReadSweepJson(const std::string& text, SweepOutput& out, std::string* error
       *error = "a device without endpoint/xaddrs/interfaces/addresses/answered";
       return false;
     }
+    const Json* best = d.Find("best_xaddr");
+    if (best == nullptr) {
+      *error = "a device without best_xaddr";
+      return false;
+    }
     out.devices.push_back({endpoint->str(), xaddrs->Strings(), interfaces->Strings(), addresses->Strings(),
-                           answered->Strings()});
+                           answered->Strings(), best->str()});
   }
   const Json* elapsed = stats->Find("elapsed_ms");
   out.elapsed_ms = elapsed == nullptr ? -1 : elapsed->Int();
@@ -520,6 +526,29 @@ TEST_P(SweepSwarmTest, DeviceOnlyCamerasFoundByDefaultVariants) {
   EXPECT_EQ(Stat(swarm_stats[0], "answered"), 1);
   EXPECT_EQ(Stat(swarm_stats[0], "not_matched"), 2);
   EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), kCameras);
+}
+
+// XAddr ranking: cameras that list a 169.254.x.x XAddr, an https one on a
+// DNS name and then the routable one (--quirks multi-xaddr) get the routable
+// one, in the subnet of the NIC they answered on, as best_xaddr.
+TEST_P(SweepSwarmTest, MultiXAddrCamerasGetTheRoutableBestXAddr) {
+  constexpr std::uint32_t kCameras = 300;
+  lab::LabOptions options;
+  options.nics = 1;
+  ASSERT_NO_FATAL_FAILURE(Up(options));
+  ASSERT_NO_FATAL_FAILURE(
+      StartSwarm(0, {"--cameras", std::to_string(kCameras), "--seed", "10", "--quirks", "multi-xaddr"}));
+  SweepOutput out;
+  ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", "n0"}, out));
+  StopSwarms();
+  EXPECT_EQ(out.devices.size(), kCameras) << out.Summary();
+  const std::string routable = "http://" + lab::Lab::CamAddress(0) + ":80/onvif/device_service";
+  ExpectEveryDevice(out, [&](const Device& d) -> std::string {
+    if (d.xaddrs.size() != 3 || d.xaddrs[0].rfind("http://169.254.", 0) != 0 || d.xaddrs[2] != routable) {
+      return "xaddrs " + Joined(d.xaddrs);
+    }
+    return d.best_xaddr == routable ? "" : "best_xaddr " + d.best_xaddr;
+  });
 }
 
 // 4. 20% loss on the camera side (nft drops 20% of the replies leaving the

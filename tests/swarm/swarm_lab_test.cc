@@ -505,6 +505,7 @@ TEST(SwarmFlagsTest, BadFlagsExit2) {
            {"--exit-after", "0s"},
            {"--retransmissions", "twice"},
            {"--types", "any"},
+           {"--quirks", "multi-xaddr,bogus"},
            {"--types", "foo:Camera"},
            {"--bogus"},
            {"stray"},
@@ -524,7 +525,7 @@ TEST(SwarmFlagsTest, BadFlagsExit2) {
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0);
   for (const char* flag : {"--cameras", "--iface", "--exclude", "--mode", "--max-delay", "--seed",
-                           "--addresses", "--http-port", "--exit-after", "--rate-limit", "--retransmissions", "--types",
+                           "--addresses", "--http-port", "--exit-after", "--rate-limit", "--retransmissions", "--types", "--quirks",
                            "--stats"}) {
     EXPECT_NE(help.out().find(flag), std::string::npos) << flag;
   }

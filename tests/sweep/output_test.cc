@@ -12,6 +12,7 @@ SweepResult Sample() {
   a.types = {"{http://www.onvif.org/ver10/network/wsdl}NetworkVideoTransmitter"};
   a.scopes = {"onvif://www.onvif.org/hardware/HW-1", "ONVIF://WWW.onvif.org/name/Front%20Door"};
   a.xaddrs = {"http://10.77.0.2/onvif/device_service", "https://10.77.0.2/"};
+  a.best_xaddr = "http://10.77.0.2/onvif/device_service";
   a.metadata_version = 3;
   a.answered = {"dn:NetworkVideoTransmitter", "tds:Device"};
   a.interfaces = {"n0", "n1"};
@@ -55,11 +56,12 @@ SweepResult Sample() {
 constexpr char kDeviceA[] =
     R"("endpoint":"urn:uuid:a","types":["{http://www.onvif.org/ver10/network/wsdl}NetworkVideoTransmitter"],)"
     R"("scopes":["onvif://www.onvif.org/hardware/HW-1","ONVIF://WWW.onvif.org/name/Front%20Door"],)"
-    R"("xaddrs":["http://10.77.0.2/onvif/device_service","https://10.77.0.2/"],"metadata_version":3,)"
+    R"("xaddrs":["http://10.77.0.2/onvif/device_service","https://10.77.0.2/"],)"
+    R"("best_xaddr":"http://10.77.0.2/onvif/device_service","metadata_version":3,)"
     R"("answered":["dn:NetworkVideoTransmitter","tds:Device"],)"
     R"("interfaces":["n0","n1"],"addresses":["10.77.0.2"],"first_seen_ms":12)";
 constexpr char kDeviceB[] =
-    R"("endpoint":"urn:uuid:b\"q","types":[],"scopes":[],"xaddrs":[],"metadata_version":null,"answered":[],)"
+    R"("endpoint":"urn:uuid:b\"q","types":[],"scopes":[],"xaddrs":[],"best_xaddr":null,"metadata_version":null,"answered":[],)"
     R"("interfaces":["n1"],"addresses":["10.77.1.2"],"first_seen_ms":140)";
 constexpr char kStats[] =
     R"("elapsed_ms":1234,"cpu_us":5678,"backend":"uring","interfaces":[)"

@@ -1,0 +1,107 @@
+#include "engine/sweep/xaddr_rank.h"
+
+#include <cstring>
+
+namespace onvif::sweep {
+namespace {
+
+enum Rank { kArrivalSubnet = 0, kSourceAddress, kRoutable, kLinkLocal, kLoopback, kUnreadable };
+
+bool InSubnet(const net::IpAddress& ip, const net::InterfaceAddress& net_address) {
+  const net::IpAddress& base = net_address.address;
+  if (ip.family() != base.family()) return false;
+  const auto* a = ip.family() == net::Family::kIPv4 ? reinterpret_cast<const unsigned char*>(&ip.v4())
+                                                    : reinterpret_cast<const unsigned char*>(&ip.v6());
+  const auto* b = base.family() == net::Family::kIPv4 ? reinterpret_cast<const unsigned char*>(&base.v4())
+                                                      : reinterpret_cast<const unsigned char*>(&base.v6());
+  const int bits = net_address.prefix_length;
+  const int bytes = ip.family() == net::Family::kIPv4 ? 4 : 16;
+  if (bits <= 0 || bits > bytes * 8) return false;
+  const int whole = bits / 8;
+  if (std::memcmp(a, b, static_cast<std::size_t>(whole)) != 0) return false;
+  const int rest = bits % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<unsigned char>(0xFF << (8 - rest));
+  return (a[whole] & mask) == (b[whole] & mask);
+}
+
+}  // namespace
+
+std::optional<UrlHost> ParseUrlHost(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos || scheme == 0) return std::nullopt;
+  const std::size_t authority = scheme + 3;
+  std::size_t authority_end = url.find_first_of("/?#", authority);
+  if (authority_end == std::string_view::npos) authority_end = url.size();
+  std::size_t begin = authority;
+  if (const std::size_t at = url.substr(authority, authority_end - authority).rfind('@');
+      at != std::string_view::npos) {
+    begin = authority + at + 1;
+  }
+  UrlHost out;
+  if (begin < authority_end && url[begin] == '[') {
+    const std::size_t close = url.find(']', begin);
+    if (close == std::string_view::npos || close > authority_end) return std::nullopt;
+    out.bracketed = true;
+    out.begin = begin + 1;
+    out.end = close;
+    std::string_view inside = url.substr(out.begin, close - out.begin);
+    if (const std::size_t percent = inside.find('%'); percent != std::string_view::npos) {
+      std::string_view zone = inside.substr(percent + 1);
+      if (zone.substr(0, 2) == "25") zone.remove_prefix(2);  // RFC 6874: "%25" introduces the zone
+      out.zone = zone;
+      inside = inside.substr(0, percent);
+    }
+    out.host = inside;
+  } else {
+    const std::size_t colon = url.find(':', begin);
+    out.begin = begin;
+    out.end = colon != std::string_view::npos && colon < authority_end ? colon : authority_end;
+    out.host = url.substr(out.begin, out.end - out.begin);
+  }
+  if (out.host.empty()) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
+                                     const std::vector<ArrivalInterface>& arrived_on,
+                                     const std::vector<std::string>& source_addresses) {
+  if (xaddrs.empty()) return std::nullopt;
+  int best_rank = kUnreadable + 1;
+  std::string best;
+  for (const std::string& xaddr : xaddrs) {
+    const std::optional<UrlHost> host = ParseUrlHost(xaddr);
+    int rank = kUnreadable;
+    std::string chosen = xaddr;
+    if (host.has_value()) {
+      const std::optional<net::IpAddress> ip = net::IpAddress::Parse(host->host);
+      if (!ip.has_value()) {
+        rank = kRoutable;  // a DNS name
+      } else if (ip->IsLoopback()) {
+        rank = kLoopback;
+      } else if (ip->IsLinkLocal()) {
+        rank = kLinkLocal;
+        if (ip->family() == net::Family::kIPv6 && host->zone.empty() && !arrived_on.empty()) {
+          chosen = xaddr.substr(0, host->end) + "%25" + arrived_on.front().name + xaddr.substr(host->end);
+        }
+      } else {
+        rank = kRoutable;
+        for (const std::string& source : source_addresses) {
+          if (source == host->host) rank = kSourceAddress;
+        }
+        for (const ArrivalInterface& iface : arrived_on) {
+          for (const net::InterfaceAddress& address : iface.addresses) {
+            if (InSubnet(*ip, address)) rank = kArrivalSubnet;
+          }
+        }
+      }
+    }
+    if (rank < best_rank) {
+      best_rank = rank;
+      best = std::move(chosen);
+    }
+  }
+  return best;
+}
+
+}  // namespace onvif::sweep

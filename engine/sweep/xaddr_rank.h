@@ -1,0 +1,55 @@
+// Which of a device's XAddrs a client should use ("best_xaddr").
+//
+// Devices list several transport addresses: http and https, a 169.254.x.x
+// link-local address next to the routable one, IPv6 [fe80::...] hosts
+// (PROTOCOL.md). In order of preference:
+//   0. an IP host inside a subnet of an interface the device answered on
+//      (the path the Probe and its reply just proved);
+//   1. an IP host equal to a source address of the device's replies;
+//   2. any other routable host: a global IP, or a DNS name;
+//   3. a link-local host (169.254/16, fe80::/10), used only when nothing
+//      better exists; an IPv6 one without a zone gets the zone of the first
+//      interface the device answered on ("[fe80::1%25n0]", RFC 6874), since
+//      it is unusable without one;
+//   4. loopback; 5. a URL whose host cannot be read.
+// Ties keep the device's own order. Pure: no sockets, no DNS.
+
+#ifndef ONVIF_ENGINE_SWEEP_XADDR_RANK_H_
+#define ONVIF_ENGINE_SWEEP_XADDR_RANK_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/net/address.h"
+
+namespace onvif::sweep {
+
+// An interface the device answered on: its name and addresses.
+struct ArrivalInterface {
+  std::string name;
+  std::vector<net::InterfaceAddress> addresses;
+};
+
+// The host part of an absolute URL "scheme://[userinfo@]host[:port][/...]":
+// `host` without brackets and without a zone; `zone` the decoded zone of a
+// bracketed IPv6 literal ("%25n0" -> "n0"), empty when none; [begin, end)
+// the bytes of the host as written (brackets excluded).
+struct UrlHost {
+  std::string_view host;
+  std::string_view zone;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  bool bracketed = false;
+};
+std::optional<UrlHost> ParseUrlHost(std::string_view url);
+
+// The best of `xaddrs` by the order above, or nullopt when there are none.
+std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
+                                     const std::vector<ArrivalInterface>& arrived_on,
+                                     const std::vector<std::string>& source_addresses);
+
+}  // namespace onvif::sweep
+
+#endif  // ONVIF_ENGINE_SWEEP_XADDR_RANK_H_

@@ -1,0 +1,72 @@
+#include "engine/sweep/xaddr_rank.h"
+
+#include "gtest/gtest.h"
+
+namespace onvif::sweep {
+namespace {
+
+net::InterfaceAddress Addr(const char* ip, int prefix) {
+  return net::InterfaceAddress{*net::IpAddress::Parse(ip), prefix};
+}
+
+const std::vector<ArrivalInterface> kN0 = {{"n0", {Addr("10.77.0.1", 24), Addr("fe80::1", 64)}}};
+
+TEST(ParseUrlHostTest, Shapes) {
+  auto h = ParseUrlHost("http://10.0.0.5:8080/onvif/device_service");
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->host, "10.0.0.5");
+  h = ParseUrlHost("https://user:pw@cam.example:443");
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->host, "cam.example");
+  h = ParseUrlHost("http://[fe80::1%25eth0]:80/x");
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->host, "fe80::1");
+  EXPECT_EQ(h->zone, "eth0");
+  EXPECT_TRUE(h->bracketed);
+  h = ParseUrlHost("http://[2001:db8::7]/x");
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->host, "2001:db8::7");
+  EXPECT_TRUE(h->zone.empty());
+  for (const char* bad : {"", "10.0.0.5", "http://", "http://[fe80::1/x", "://x", "http:///path"}) {
+    EXPECT_FALSE(ParseUrlHost(bad).has_value()) << bad;
+  }
+}
+
+TEST(BestXAddrTest, ArrivalSubnetBeatsEverythingElse) {
+  const std::vector<std::string> xaddrs = {"http://169.254.3.4/onvif/device_service",
+                                           "https://cam-7.local/onvif/device_service",
+                                           "http://192.0.2.9/onvif/device_service",
+                                           "http://10.77.0.2:80/onvif/device_service"};
+  EXPECT_EQ(BestXAddr(xaddrs, kN0, {"192.0.2.9"}), "http://10.77.0.2:80/onvif/device_service");
+}
+
+TEST(BestXAddrTest, SourceAddressThenRoutableThenLinkLocal) {
+  EXPECT_EQ(BestXAddr({"http://cam.local/", "http://192.0.2.9/"}, kN0, {"192.0.2.9"}), "http://192.0.2.9/");
+  EXPECT_EQ(BestXAddr({"http://169.254.3.4/", "http://cam.local/"}, kN0, {}), "http://cam.local/");
+  EXPECT_EQ(BestXAddr({"http://127.0.0.1/", "http://169.254.3.4/"}, kN0, {}), "http://169.254.3.4/");
+  EXPECT_EQ(BestXAddr({"not a url", "http://127.0.0.1/"}, kN0, {}), "http://127.0.0.1/");
+  EXPECT_EQ(BestXAddr({"not a url"}, kN0, {}), "not a url");
+  EXPECT_FALSE(BestXAddr({}, kN0, {}).has_value());
+}
+
+TEST(BestXAddrTest, TiesKeepTheDevicesOrder) {
+  EXPECT_EQ(BestXAddr({"https://10.77.0.2/", "http://10.77.0.2/"}, kN0, {}), "https://10.77.0.2/");
+}
+
+TEST(BestXAddrTest, LinkLocalIpv6GetsTheArrivalZone) {
+  EXPECT_EQ(BestXAddr({"http://[fe80::2]/onvif/device_service"}, kN0, {}),
+            "http://[fe80::2%25n0]/onvif/device_service");
+  EXPECT_EQ(BestXAddr({"http://[fe80::2%25eth9]:80/x"}, kN0, {}), "http://[fe80::2%25eth9]:80/x");
+  // A global IPv6 address in the arrival prefix wins over the link-local one.
+  const std::vector<ArrivalInterface> v6 = {{"n0", {Addr("2001:db8:1::1", 64)}}};
+  EXPECT_EQ(BestXAddr({"http://[fe80::2]/", "http://[2001:db8:1::9]/"}, v6, {}), "http://[2001:db8:1::9]/");
+}
+
+TEST(BestXAddrTest, SubnetBoundaries) {
+  const std::vector<ArrivalInterface> odd = {{"n1", {Addr("10.1.2.129", 25)}}};
+  EXPECT_EQ(BestXAddr({"http://10.1.2.5/", "http://10.1.2.200/"}, odd, {}), "http://10.1.2.200/");
+  EXPECT_EQ(BestXAddr({"http://10.1.2.5/", "http://10.1.2.127/"}, odd, {"10.1.2.127"}), "http://10.1.2.127/");
+}
+
+}  // namespace
+}  // namespace onvif::sweep
