@@ -76,6 +76,8 @@ std::string CountersJson(const SwarmCounters& c, std::uint32_t cameras,
   json.KeyUint("busy", c.busy);
   json.KeyUint("malformed", c.malformed);
   json.KeyUint("ignored", c.ignored);
+  json.KeyUint("resolves", c.resolves);
+  json.KeyUint("resolves_answered", c.resolves_answered);
   json.KeyUint("replies_sent", c.replies_sent);
   json.KeyUint("send_errors", c.send_errors);
   json.KeyUint("hellos", c.hellos);

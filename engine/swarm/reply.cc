@@ -50,15 +50,17 @@ void ReplyStore::Reserve(std::size_t cameras, std::size_t bytes_each) {
 void ReplyStore::Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence) {
   const wsd::RenderedMessage rendered =
       wsd::RenderProbeMatches(wsd::NewMessageId(), "", app_sequence, {&device, 1});
-  const std::size_t host = rendered.bytes.find(kHostMarker, rendered.relates_to_offset);
-  assert(host != std::string::npos);
+  const std::size_t found = rendered.bytes.find(kHostMarker, rendered.relates_to_offset);
+  const bool has_host = found != std::string::npos;
+  const std::size_t host = has_host ? found : rendered.bytes.size();
   Reply reply;
+  reply.has_host = has_host;
   reply.begin = static_cast<std::uint32_t>(arena_.size());
   reply.message_id = static_cast<std::uint32_t>(rendered.message_id_offset);
   reply.message_id_end = static_cast<std::uint32_t>(rendered.message_id_offset + rendered.message_id_size);
   reply.relates_to = static_cast<std::uint32_t>(rendered.relates_to_offset);
   reply.host = static_cast<std::uint32_t>(host);
-  reply.host_end = static_cast<std::uint32_t>(host + kHostMarker.size());
+  reply.host_end = static_cast<std::uint32_t>(has_host ? host + kHostMarker.size() : host);
   reply.size = static_cast<std::uint32_t>(rendered.bytes.size());
   arena_.append(rendered.bytes);
   replies_.push_back(reply);
@@ -74,7 +76,7 @@ void ReplyStore::Fill(std::uint32_t index, std::string_view message_id, std::str
   iov[2] = piece(base + r.message_id_end, r.relates_to - r.message_id_end);
   iov[3] = piece(relates_to_escaped.data(), relates_to_escaped.size());
   iov[4] = piece(base + r.relates_to, r.host - r.relates_to);
-  iov[5] = piece(host_port.data(), host_port.size());
+  iov[5] = r.has_host ? piece(host_port.data(), host_port.size()) : piece(nullptr, 0);
   iov[6] = piece(base + r.host_end, r.size - r.host_end);
 }
 

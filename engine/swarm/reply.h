@@ -55,8 +55,9 @@ class ReplyStore {
  public:
   // Reserves for `cameras` replies of about `bytes_each`.
   void Reserve(std::size_t cameras, std::size_t bytes_each);
-  // Renders one camera's ProbeMatches; `device` must carry kHostMarker as the
-  // host of its XAddr (Describe(camera, kHostMarker)).
+  // Renders one camera's ProbeMatches; `device` carries kHostMarker as the
+  // host of its XAddr (Describe(camera, kHostMarker)), or has no XAddr that
+  // names it (no XAddrs at all: the host piece is then sent empty).
   void Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence);
   std::size_t size() const { return replies_.size(); }
   std::size_t arena_bytes() const { return arena_.size(); }
@@ -76,6 +77,7 @@ class ReplyStore {
     std::uint32_t host = 0;
     std::uint32_t host_end = 0;
     std::uint32_t size = 0;
+    bool has_host = true;  // false: nothing to patch, host == host_end
   };
   std::string arena_;
   std::vector<Reply> replies_;

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -154,6 +155,9 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   Send SendReplies(Job& job, std::size_t end);
   void SendAnnouncements(bool hello, std::size_t first, std::size_t count);
   void SendFault(const io::Datagram& datagram, std::string_view relates_to);
+  // A Resolve naming one of our cameras gets its ResolveMatches, unicast to
+  // the resolver (section 6.3); others are not ours to answer.
+  void HandleResolve(const io::Datagram& datagram, const wsd::Envelope& env);
   void PollStop();
   void HelloTick(std::size_t first);
 
@@ -166,8 +170,15 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
         .substr(host_port_offsets_[camera], host_port_offsets_[camera + 1] - host_port_offsets_[camera]);
   }
 
-  // What camera `camera` says about itself, its XAddr on host_port.
+  // What camera `camera` says about itself in ProbeMatches and Hello, its
+  // XAddr on host_port (none with the no-xaddrs quirk).
   wsd::DeviceDescription CameraDescription(std::uint32_t camera, std::string_view host_port) const {
+    wsd::DeviceDescription d = ResolvedDescription(camera, host_port);
+    if (options_.quirks.no_xaddrs) d.xaddrs.clear();
+    return d;
+  }
+  // What it says in a ResolveMatch: always its XAddrs.
+  wsd::DeviceDescription ResolvedDescription(std::uint32_t camera, std::string_view host_port) const {
     wsd::DeviceDescription d = Describe(cameras_[camera], host_port, options_.types);
     if (options_.quirks.multi_xaddr) {
       d.xaddrs.insert(d.xaddrs.begin(),
@@ -185,6 +196,7 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   std::string host_ports_;                    // --addresses: "a.b.c.d:port" per camera
   std::vector<std::uint32_t> host_port_offsets_;
   std::vector<wsd::QName> types_;  // what every camera is
+  absl::flat_hash_map<std::string, std::uint32_t> camera_of_endpoint_;  // for Resolve
   ReplyStore replies_;
   wsd::AppSequenceSpec app_sequence_;
 
@@ -276,10 +288,12 @@ absl::Status SwarmImpl::Init() {
   app_sequence_.instance_id = static_cast<std::uint64_t>(absl::ToUnixSeconds(absl::Now()));
   app_sequence_.message_number = 2;  // Hello is 1; replies reuse one number (pre-rendered)
   cameras_.reserve(options_.cameras);
+  camera_of_endpoint_.reserve(options_.cameras);
   scope_offsets_.reserve(options_.cameras + 1);
   scope_offsets_.push_back(0);
   for (std::uint32_t i = 0; i < options_.cameras; ++i) {
     cameras_.push_back(MakeIdentity(options_.seed, i));
+    camera_of_endpoint_.emplace(cameras_.back().endpoint, i);
     replies_.Add(CameraDescription(i, kHostMarker), app_sequence_);
     // Every reply is about as long as the first (names and models differ by a
     // few bytes): one reservation instead of log2(N) regrowths of ~100 MB.
@@ -324,6 +338,10 @@ void SwarmImpl::OnDatagrams(io::EventLoop&, std::span<const io::Datagram> batch)
       continue;
     }
     const wsd::Envelope& env = scanner_.envelope();
+    if (env.kind == wsd::MessageKind::kResolve) {
+      HandleResolve(datagram, env);
+      continue;
+    }
     if (env.kind != wsd::MessageKind::kProbe) {
       ++counters_.ignored;
       continue;
@@ -513,6 +531,31 @@ void SwarmImpl::SendFault(const io::Datagram& datagram, std::string_view relates
   }
 }
 
+void SwarmImpl::HandleResolve(const io::Datagram& datagram, const wsd::Envelope& env) {
+  ++counters_.resolves;
+  const std::string_view message_id = env.message_id.Get(decode_message_id_);
+  if (message_id.empty() || env.entries().empty()) return;
+  const std::string endpoint(env.entries()[0].endpoint.Get(decode_scopes_));
+  const auto it = camera_of_endpoint_.find(endpoint);
+  if (it == camera_of_endpoint_.end()) return;
+  const std::uint32_t camera = it->second;
+  const Listener& listener = listeners_[datagram.socket_tag];
+  char id[wsd::kMessageIdSize];
+  WriteMessageId(rng_, id);
+  wsd::AppSequenceSpec sequence = app_sequence_;
+  sequence.message_number = 3;
+  const std::string reply = wsd::BuildResolveMatches(
+      {id, sizeof(id)}, message_id, sequence, ResolvedDescription(camera, CameraHostPort(camera, listener)));
+  sockaddr_storage peer;
+  const socklen_t length = datagram.peer.ToSockaddr(peer);
+  if (sendto(listener.socket.fd.get(), reply.data(), reply.size(), MSG_DONTWAIT,
+             reinterpret_cast<const sockaddr*>(&peer), length) < 0) {
+    ++counters_.send_errors;
+    return;
+  }
+  ++counters_.resolves_answered;
+}
+
 void SwarmImpl::HelloTick(std::size_t first) {
   SendAnnouncements(/*hello=*/true, first, kHelloBatch);
   const std::size_t next = first + kHelloBatch;
@@ -557,8 +600,11 @@ absl::StatusOr<Quirks> ParseQuirks(std::string_view text) {
   for (absl::string_view item : absl::StrSplit(base::ToAbsl(text), ',', absl::SkipWhitespace())) {
     if (item == "multi-xaddr") {
       quirks.multi_xaddr = true;
+    } else if (item == "no-xaddrs") {
+      quirks.no_xaddrs = true;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown quirk '", item, "' (known: multi-xaddr)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown quirk '", item, "' (known: multi-xaddr, no-xaddrs)"));
     }
   }
   return quirks;

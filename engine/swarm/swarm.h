@@ -81,6 +81,9 @@ struct Quirks {
   // the routable http one last, as cameras with several network paths list
   // them; the sweep must still pick the routable one.
   bool multi_xaddr = false;
+  // ProbeMatches and Hello without XAddrs: a client must Resolve the
+  // endpoint (WS-Discovery 2005/04 section 6); the ResolveMatch has them.
+  bool no_xaddrs = false;
 };
 
 // Parses a comma-separated --quirks list; InvalidArgument naming an unknown
@@ -122,7 +125,9 @@ struct SwarmCounters {
                                  // with answer_retransmissions answered again)
   std::uint64_t busy = 0;        // kMaxJobs Probes were being answered
   std::uint64_t malformed = 0;   // scanner rejected the datagram
-  std::uint64_t ignored = 0;     // well-formed, not a Probe (Hello, Bye, ...)
+  std::uint64_t ignored = 0;     // well-formed, neither Probe nor Resolve (Hello, Bye, ...)
+  std::uint64_t resolves = 0;          // well-formed Resolves received
+  std::uint64_t resolves_answered = 0;  // ... naming one of our cameras (ResolveMatches sent)
   std::uint64_t replies_sent = 0;
   std::uint64_t send_errors = 0;  // replies the kernel refused (not EAGAIN)
   std::uint64_t hellos = 0;

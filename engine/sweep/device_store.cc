@@ -99,6 +99,15 @@ bool DeviceStore::Describe(std::uint32_t slot, DeviceInfo device,
   return first;
 }
 
+bool DeviceStore::FillXAddrs(std::uint32_t slot, std::vector<std::string> xaddrs) {
+  if (slot >= slot_count_ || xaddrs.empty()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  Record& record = RecordFor(slot);
+  if (!record.described || !record.info.xaddrs.empty()) return false;
+  record.info.xaddrs = std::move(xaddrs);
+  return true;
+}
+
 void DeviceStore::MergeAddress(std::uint32_t slot, std::uint64_t address_fingerprint,
                                absl::FunctionRef<std::string()> address) {
   if (slot >= slot_count_) return;

@@ -72,6 +72,10 @@ class DeviceStore {
   bool Describe(std::uint32_t slot, DeviceInfo device, std::uint64_t address_fingerprint,
                 absl::FunctionRef<std::string()> address);
 
+  // A ResolveMatch for the endpoint at `slot`: sets its XAddrs when it was
+  // described without any. True when it did.
+  bool FillXAddrs(std::uint32_t slot, std::vector<std::string> xaddrs);
+
   // Any related reply: the endpoint at `slot` answered Probe variant
   // `variant` (< the number of variant names). Lock-free.
   void MarkAnswered(std::uint32_t slot, unsigned variant);

@@ -54,6 +54,8 @@ void WriteStatsFields(base::JsonWriter& json, const SweepStats& stats) {
   json.Key("cpu_us");
   json.Int(stats.cpu_us);
   json.KeyString("backend", stats.backend);
+  json.Key("unresolved");
+  json.Int(stats.unresolved);
   json.Key("interfaces");
   json.BeginArray();
   for (const InterfaceStats& iface : stats.interfaces) {
@@ -70,6 +72,8 @@ void WriteStatsFields(base::JsonWriter& json, const SweepStats& stats) {
     json.KeyUint("unrelated", c.unrelated);
     json.KeyUint("truncated", c.truncated);
     json.KeyUint("kernel_drops", c.kernel_drops);
+    json.KeyUint("resolves_sent", c.resolves_sent);
+    json.KeyUint("resolved", c.resolved);
     json.Key("rcvbuf");
     json.Int(iface.rcvbuf);
     json.EndObject();

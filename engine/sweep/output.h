@@ -7,9 +7,9 @@
 //            "metadata_version" (number or null),"answered":[Probe variants],
 //            "interfaces":[names],
 //            "addresses":[source IPs],"first_seen_ms"}
-//   stats:  {"elapsed_ms","cpu_us","backend","interfaces":[{"name","address","probes_sent",
-//            "datagrams","matches","new","duplicates","malformed","unrelated",
-//            "truncated","kernel_drops","rcvbuf"}]}
+//   stats:  {"elapsed_ms","cpu_us","backend","unresolved","interfaces":[{"name","address",
+//            "probes_sent","datagrams","matches","new","duplicates","malformed","unrelated",
+//            "truncated","kernel_drops","resolves_sent","resolved","rcvbuf"}]}
 
 #ifndef ONVIF_ENGINE_SWEEP_OUTPUT_H_
 #define ONVIF_ENGINE_SWEEP_OUTPUT_H_

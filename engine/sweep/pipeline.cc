@@ -124,6 +124,10 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned i
     return;
   }
   const wsd::Envelope& envelope = scanner_.envelope();
+  if (envelope.kind == wsd::MessageKind::kResolveMatches) {
+    ProcessResolveMatches(envelope, counters, interface_index, peer_fingerprint, peer_ip);
+    return;
+  }
   const int variant = RelatedVariant(envelope);
   if (variant < 0) {
     ++counters.unrelated;
@@ -161,14 +165,46 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned i
         ++(is_new ? counters.new_devices : counters.updated);
         const std::int64_t now_ms = absl::ToInt64Milliseconds(options_.now() - options_.start);
         if (is_new && options_.last_new_ms != nullptr) RaiseTo(*options_.last_new_ms, now_ms);
-        (void)store_.Describe(outcome.slot,
-                              CopyOut(envelope, entry, endpoint, interface_index, now_ms),
-                              peer_fingerprint, peer_ip);
+        DeviceInfo device = CopyOut(envelope, entry, endpoint, interface_index, now_ms);
+        if (is_new && device.xaddrs.empty()) {
+          resolve_requests_.push_back({device.endpoint, interface_index});
+        }
+        (void)store_.Describe(outcome.slot, std::move(device), peer_fingerprint, peer_ip);
         break;
       }
       case dedup::InsertResult::kFull:
         ++counters.full;
         break;
+    }
+  }
+}
+
+void ReplyPipeline::ProcessResolveMatches(const wsd::Envelope& envelope, InterfaceCounters& counters,
+                                          unsigned interface_index, std::uint64_t peer_fingerprint,
+                                          absl::FunctionRef<std::string()> peer_ip) {
+  const std::string_view relates_to =
+      envelope.relates_to.present ? envelope.relates_to.Get({field_scratch_.get(), kScratchBytes}) : "";
+  if (relates_to.empty() || !resolve_ids_.contains(base::ToAbsl(relates_to))) {
+    ++counters.unrelated;
+    return;
+  }
+  for (const wsd::Entry& entry : envelope.entries()) {
+    ++counters.matches;
+    const std::string_view endpoint = entry.endpoint.Get({key_scratch_.get(), kScratchBytes});
+    if (endpoint.empty()) {
+      ++counters.malformed;
+      continue;
+    }
+    const dedup::InsertOutcome outcome = seen_.Insert(endpoint, interface_index, entry.metadata_version, std::nullopt);
+    if (outcome.result == dedup::InsertResult::kFull) {
+      ++counters.full;
+      continue;
+    }
+    ++counters.duplicates;
+    store_.MergeAddress(outcome.slot, peer_fingerprint, peer_ip);
+    if (entry.xaddrs.present &&
+        store_.FillXAddrs(outcome.slot, Items(entry.xaddrs.Get({field_scratch_.get(), kScratchBytes})))) {
+      ++counters.resolved;
     }
   }
 }

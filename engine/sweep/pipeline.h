@@ -25,6 +25,11 @@
 //     (new / updated counters); kSeen: duplicates++, and only the source
 //     address is merged (the seen-table merged the interface mask itself);
 //     kFull: full++ (the table's bound; the device is lost, memory is not).
+// Resolve (WS-Discovery 2005/04 section 6): a new endpoint whose ProbeMatch
+// has no XAddrs is queued as a ResolveRequest for the worker to send; a
+// ResolveMatches whose RelatesTo names one of those Resolves
+// (ExpectResolveMatches) fills the XAddrs in (DeviceStore::FillXAddrs,
+// counted `resolved`). Anything else is `unrelated`.
 // Only kNew / kUpdated allocate (and a kSeen from a second source address of
 // a device: rare). Scratch for decoding is allocated once, at construction.
 //
@@ -41,9 +46,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -86,6 +93,12 @@ struct PipelineOptions {
 // address itself), a 64-bit hash for IPv6. Allocation-free.
 std::uint64_t PeerFingerprint(const net::SocketAddress& peer);
 
+// An endpoint to Resolve, on the interface its ProbeMatch came from.
+struct ResolveRequest {
+  std::string endpoint;
+  unsigned interface_index = 0;
+};
+
 class ReplyPipeline {
  public:
   ReplyPipeline(dedup::SeenTable& seen, DeviceStore& store, PipelineOptions options);
@@ -102,6 +115,12 @@ class ReplyPipeline {
   void Process(std::string_view payload, bool truncated, unsigned interface_index,
                std::uint64_t peer_fingerprint, absl::FunctionRef<std::string()> peer_ip);
 
+  // The Resolves to send since the last call.
+  std::vector<ResolveRequest> TakeResolveRequests() { return std::exchange(resolve_requests_, {}); }
+  bool has_resolve_requests() const { return !resolve_requests_.empty(); }
+  // A Resolve with this MessageID was sent: its ResolveMatches are related.
+  void ExpectResolveMatches(std::string message_id) { resolve_ids_.insert(std::move(message_id)); }
+
   // Counters per dense interface index.
   const std::vector<InterfaceCounters>& counters() const { return counters_; }
   InterfaceCounters& counters(unsigned interface_index) { return counters_[interface_index]; }
@@ -110,6 +129,9 @@ class ReplyPipeline {
   // The variant of our Probe the envelope answers, or -1.
   int RelatedVariant(const wsd::Envelope& envelope);
   bool PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry, unsigned variant);
+  // A ResolveMatches answering one of our Resolves.
+  void ProcessResolveMatches(const wsd::Envelope& envelope, InterfaceCounters& counters, unsigned interface_index,
+                             std::uint64_t peer_fingerprint, absl::FunctionRef<std::string()> peer_ip);
   DeviceInfo CopyOut(const wsd::Envelope& envelope, const wsd::Entry& entry,
                      std::string_view endpoint, unsigned interface_index, std::int64_t now_ms);
 
@@ -117,6 +139,8 @@ class ReplyPipeline {
   DeviceStore& store_;
   const PipelineOptions options_;
   absl::flat_hash_map<std::string, unsigned> variant_of_message_id_;
+  absl::flat_hash_set<std::string> resolve_ids_;
+  std::vector<ResolveRequest> resolve_requests_;
   wsd::Scanner scanner_;
   std::vector<InterfaceCounters> counters_;
   // Decode scratch; each holds any field (a field lies inside one datagram).

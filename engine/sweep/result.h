@@ -51,6 +51,8 @@ struct InterfaceCounters {
   std::uint64_t truncated = 0;   // MSG_TRUNC
   std::uint64_t kernel_drops = 0;  // receive-queue overflows (SO_RXQ_OVFL)
   std::uint64_t full = 0;        // new endpoints the seen-table had no room for
+  std::uint64_t resolves_sent = 0;  // Resolve sends for endpoints found without XAddrs
+  std::uint64_t resolved = 0;       // ... whose ResolveMatch filled the XAddrs in
   std::uint64_t send_errors = 0;
   std::array<std::uint64_t, kScanErrorCount> malformed_by_error{};  // indexed by ScanError
 
@@ -73,6 +75,8 @@ struct SweepStats {
   // The event loop backend the workers ran on: "uring" or "epoll" (auto
   // picks uring when the kernel allows it).
   std::string backend;
+  // Devices still without XAddrs at the end (no ResolveMatch came).
+  std::int64_t unresolved = 0;
   std::vector<InterfaceStats> interfaces;
 
   InterfaceCounters Totals() const;

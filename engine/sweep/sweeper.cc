@@ -24,6 +24,12 @@
 namespace onvif::sweep {
 namespace {
 
+void RaiseTo(std::atomic<std::int64_t>& word, std::int64_t value) {
+  std::int64_t current = word.load(std::memory_order_relaxed);
+  while (current < value && !word.compare_exchange_weak(current, value, std::memory_order_relaxed)) {
+  }
+}
+
 // User + system time of the whole process (every worker thread), in us.
 std::int64_t ProcessCpuMicros() {
   rusage usage{};
@@ -49,6 +55,7 @@ struct Sweeper::Interface {
   sockaddr_storage group{};
   socklen_t group_length = 0;
   std::uint64_t probes_sent = 0;
+  std::uint64_t resolves_sent = 0;
   std::uint64_t send_errors = 0;
   io::SocketCounters loop_counters;
 };
@@ -58,6 +65,7 @@ struct Sweeper::Shared {
   std::unique_ptr<dedup::SeenTable> seen;
   std::unique_ptr<DeviceStore> store;
   std::atomic<std::int64_t> last_new_ms{-1};
+  std::atomic<std::int64_t> last_resolve_ms{-1};  // since start; -1 before the first Resolve
   std::atomic<std::uint64_t> datagrams{0};
   std::atomic<bool> stop{false};
   std::atomic<std::int64_t> start_ns{0};  // absl::ToUnixNanos of the start; 0 before Run
@@ -70,12 +78,14 @@ struct Sweeper::Worker final : io::DatagramHandler {
   std::vector<Interface*> interfaces;
   std::unique_ptr<ReplyPipeline> pipeline;
   std::unique_ptr<io::EventLoop> loop;
+  absl::BitGen gen;  // Resolve retransmission delays
   absl::Status status;
 
   void OnDatagrams(io::EventLoop&, std::span<const io::Datagram> batch) override {
     for (const io::Datagram& d : batch) {
       pipeline->Process(d);
     }
+    if (pipeline->has_resolve_requests()) sweeper->SendResolves(*this);
     sweeper->shared_->datagrams.fetch_add(batch.size(), std::memory_order_relaxed);
   }
 };
@@ -165,13 +175,39 @@ std::vector<std::string> Sweeper::interface_names() const {
   return names;
 }
 
+absl::Duration Sweeper::LastSendOffset() const {
+  const std::int64_t last_resolve_ms = shared_->last_resolve_ms.load(std::memory_order_relaxed);
+  return std::max(send_offsets_.back(), absl::Milliseconds(last_resolve_ms));
+}
+
+void Sweeper::SendResolves(Worker& worker) {
+  net::OsSysCalls& sys = options_.sys != nullptr ? *options_.sys : net::RealSysCalls();
+  const absl::Time start = absl::FromUnixNanos(shared_->start_ns.load());
+  for (ResolveRequest& request : worker.pipeline->TakeResolveRequests()) {
+    Interface& iface = *interfaces_[request.interface_index];
+    std::string id = wsd::NewMessageId();
+    auto bytes = std::make_shared<const std::string>(wsd::BuildResolve(id, request.endpoint));
+    worker.pipeline->ExpectResolveMatches(std::move(id));
+    auto send = [this, &sys, &iface, bytes, start] {
+      const net::SysCallResult sent =
+          sys.SendTo(iface.socket.fd.get(), bytes->data(), bytes->size(), 0,
+                     reinterpret_cast<const sockaddr*>(&iface.group), iface.group_length);
+      ++(sent.ok() ? iface.resolves_sent : iface.send_errors);
+      RaiseTo(shared_->last_resolve_ms, absl::ToInt64Milliseconds(absl::Now() - start));
+    };
+    send();
+    // SOAP-over-UDP: the same bytes once more, rand[50, 250] ms later.
+    worker.loop->AddTimer(absl::Milliseconds(absl::Uniform(worker.gen, 50, 250)), send);
+  }
+}
+
 void Sweeper::ArmEndTimer(Worker& worker) {
   Shared& shared = *shared_;
   const absl::Time start = absl::FromUnixNanos(shared.start_ns.load());
   const std::int64_t last_new_ms = shared.last_new_ms.load(std::memory_order_relaxed);
   const EndPolicy policy{.quiet = options_.quiet, .timeout = options_.timeout};
   const absl::Time end =
-      start + EndOffset(policy, send_offsets_.back(),
+      start + EndOffset(policy, LastSendOffset(),
                         last_new_ms < 0 ? std::nullopt
                                         : std::optional<absl::Duration>(absl::Milliseconds(last_new_ms)));
   worker.loop->AddTimer(end, [this, &worker, end] {
@@ -180,7 +216,7 @@ void Sweeper::ArmEndTimer(Worker& worker) {
     const absl::Time start = absl::FromUnixNanos(shared_->start_ns.load());
     const EndPolicy policy{.quiet = options_.quiet, .timeout = options_.timeout};
     const absl::Time new_end =
-        start + EndOffset(policy, send_offsets_.back(),
+        start + EndOffset(policy, LastSendOffset(),
                           now_last_new < 0
                               ? std::nullopt
                               : std::optional<absl::Duration>(absl::Milliseconds(now_last_new)));
@@ -299,6 +335,7 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     stats.rcvbuf = iface->socket.rcvbuf_bytes;
     stats.counters = counters[iface->index];
     stats.counters.probes_sent = iface->probes_sent;
+    stats.counters.resolves_sent = iface->resolves_sent;
     stats.counters.send_errors = iface->send_errors;
     stats.counters.kernel_drops = iface->loop_counters.kernel_drops;
     result.stats.interfaces.push_back(std::move(stats));
@@ -318,6 +355,7 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
       }
     }
     device.best_xaddr = BestXAddr(device.xaddrs, arrived_on, device.addresses);
+    if (device.xaddrs.empty()) ++result.stats.unresolved;
     result.devices.push_back(std::move(device));
   }
   result.stats.backend = std::string(io::BackendName(workers_[0]->loop->backend()));

@@ -121,6 +121,11 @@ class Sweeper {
   explicit Sweeper(SweepOptions options);
 
   void ArmEndTimer(Worker& worker);
+  // Sends a Resolve (and one retransmission) for each endpoint the worker's
+  // pipeline found without XAddrs.
+  void SendResolves(Worker& worker);
+  // The schedule's last send or the last Resolve sent, whichever is later.
+  absl::Duration LastSendOffset() const;
 
   SweepOptions options_;
   std::vector<std::string> warnings_;

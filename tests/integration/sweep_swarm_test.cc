@@ -89,7 +89,8 @@ struct Device {
 struct IfaceStats {
   std::string name;
   std::int64_t probes_sent = -1, datagrams = -1, matches = -1, new_devices = -1, duplicates = -1,
-               malformed = -1, unrelated = -1, truncated = -1, kernel_drops = -1, rcvbuf = -1;
+               malformed = -1, unrelated = -1, truncated = -1, kernel_drops = -1, rcvbuf = -1,
+               resolves_sent = -1, resolved = -1;
 };
 
 struct SweepOutput {
@@ -100,6 +101,7 @@ struct SweepOutput {
   std::vector<Device> devices;
   std::int64_t elapsed_ms = -1;
   std::string backend;
+  std::int64_t unresolved = -1;
   std::vector<IfaceStats> interfaces;
 
   std::int64_t Sum(std::int64_t IfaceStats::*field) const {
@@ -158,6 +160,7 @@ bool ReadSweepJson(const std::string& text, SweepOutput& out, std::string* error
   out.elapsed_ms = elapsed == nullptr ? -1 : elapsed->Int();
   const Json* backend = stats->Find("backend");
   out.backend = backend == nullptr ? "" : backend->str();
+  out.unresolved = stats->IntAt("unresolved");
   const Json* interfaces = stats->Find("interfaces");
   if (interfaces == nullptr || !interfaces->is_array()) {
     *error = "no stats.interfaces array";
@@ -181,6 +184,8 @@ bool ReadSweepJson(const std::string& text, SweepOutput& out, std::string* error
     s.truncated = get("truncated");
     s.kernel_drops = get("kernel_drops");
     s.rcvbuf = get("rcvbuf");
+    s.resolves_sent = get("resolves_sent");
+    s.resolved = get("resolved");
     out.interfaces.push_back(std::move(s));
   }
   return true;
@@ -549,6 +554,33 @@ TEST_P(SweepSwarmTest, MultiXAddrCamerasGetTheRoutableBestXAddr) {
     }
     return d.best_xaddr == routable ? "" : "best_xaddr " + d.best_xaddr;
   });
+}
+
+// Resolve: cameras whose ProbeMatch and Hello carry no XAddrs
+// (--quirks no-xaddrs) are resolved by endpoint (WS-Discovery section 6);
+// every device ends with the XAddr its ResolveMatch gave, none unresolved.
+TEST_P(SweepSwarmTest, NoXAddrsCamerasAreResolved) {
+  constexpr std::int64_t kCameras = 300;
+  lab::LabOptions options;
+  options.nics = 1;
+  ASSERT_NO_FATAL_FAILURE(Up(options));
+  ASSERT_NO_FATAL_FAILURE(StartSwarm(0, {"--cameras", std::to_string(kCameras), "--mode", "spec", "--seed", "11",
+                                         "--quirks", "no-xaddrs"}));
+  SweepOutput out;
+  ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", "n0", "--types", "dn:NetworkVideoTransmitter"}, out));
+  const std::vector<Json> swarm_stats = StopSwarms();
+  EXPECT_EQ(static_cast<std::int64_t>(out.devices.size()), kCameras) << out.Summary();
+  const std::string xaddr = "http://" + lab::Lab::CamAddress(0) + ":80/onvif/device_service";
+  ExpectEveryDevice(out, [&](const Device& d) -> std::string {
+    if (d.xaddrs != std::vector<std::string>{xaddr}) return "xaddrs " + Joined(d.xaddrs);
+    return d.best_xaddr == xaddr ? "" : "best_xaddr " + d.best_xaddr;
+  });
+  EXPECT_EQ(out.unresolved, 0) << out.Summary();
+  EXPECT_EQ(out.Sum(&IfaceStats::resolved), kCameras) << out.Summary();
+  // Each Resolve is sent twice (SOAP-over-UDP), so each is answered twice.
+  EXPECT_EQ(out.Sum(&IfaceStats::resolves_sent), 2 * kCameras) << out.Summary();
+  ASSERT_EQ(swarm_stats.size(), 1u);
+  EXPECT_EQ(Stat(swarm_stats[0], "resolves_answered"), 2 * kCameras);
 }
 
 // 4. 20% loss on the camera side (nft drops 20% of the replies leaving the

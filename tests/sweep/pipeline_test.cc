@@ -163,6 +163,34 @@ TEST_F(PipelineTest, AnsweredVariantsAreRecorded) {
   EXPECT_EQ(pipeline_->counters()[0].duplicates, 2u);
 }
 
+// A ProbeMatch without XAddrs asks for a Resolve; only a ResolveMatches
+// answering a Resolve we sent fills the XAddrs in.
+TEST_F(PipelineTest, EndpointWithoutXAddrsIsResolved) {
+  wsd::DeviceDescription bare = Camera(4);
+  bare.xaddrs.clear();
+  Feed(Reply(kProbeId0, {bare, Camera(5)}), 1);
+  ASSERT_TRUE(pipeline_->has_resolve_requests());
+  const std::vector<ResolveRequest> requests = pipeline_->TakeResolveRequests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].endpoint, "urn:uuid:cam-4");
+  EXPECT_EQ(requests[0].interface_index, 1u);
+  EXPECT_FALSE(pipeline_->has_resolve_requests());
+
+  const wsd::DeviceDescription resolved = Camera(4);
+  const std::string match = wsd::BuildResolveMatches("", "urn:uuid:resolve-1", {.instance_id = 1, .message_number = 2},
+                                                     resolved);
+  Feed(match, 1);  // not a Resolve of ours yet
+  EXPECT_EQ(pipeline_->counters()[1].unrelated, 1u);
+  pipeline_->ExpectResolveMatches("urn:uuid:resolve-1");
+  Feed(match, 1);
+  Feed(match, 1);  // a retransmission's answer: nothing left to fill
+  EXPECT_EQ(pipeline_->counters()[1].resolved, 1u);
+  const auto devices = store_->Snapshot();
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_EQ(devices[0].second.endpoint, "urn:uuid:cam-4");
+  EXPECT_EQ(devices[0].second.xaddrs, std::vector<std::string>{"http://10.0.0.4/onvif/device_service"});
+}
+
 TEST_F(PipelineTest, SecondSourceAddressIsMerged) {
   Feed(Reply(kProbeId0, {Camera(1)}), 0, 7, "10.0.0.7");
   Feed(Reply(kProbeId1, {Camera(1)}), 1, 8, "10.0.1.7");
