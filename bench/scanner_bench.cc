@@ -8,6 +8,8 @@
 // Benchmarks are named "<contender>/<case>": scanner/onvif_probematch,
 // pugixml/onvif_probematch (parse + extract), pugixml_parse_only/... (parse
 // alone, a lower bound for any DOM approach), memchr/onvif_probematch.
+// scanner_sse2/... is the scanner forced to its SSE2 loops; it is registered
+// only where the CPU has AVX2 (scanner/ then runs the AVX2 copies).
 //
 // The pugixml contender is what a careful DOM user writes: parse (the buffer
 // is copied, as it must be when the datagram buffer is reused), then walk to
@@ -28,6 +30,7 @@
 #include "benchmark/benchmark.h"
 #include "engine/wsd/constants.h"
 #include "engine/wsd/scanner.h"
+#include "engine/wsd/scanner_simd.h"
 #include "pugixml.hpp"
 #include "tests/reference/reference.h"
 
@@ -243,6 +246,12 @@ void BM_Scanner(benchmark::State& state, const std::string* bytes) {
   SetRates(state, bytes->size());
 }
 
+void BM_ScannerSse2(benchmark::State& state, const std::string* bytes) {
+  wsd::SetScannerSimdForTesting(wsd::ScannerSimd::kSse2);
+  BM_Scanner(state, bytes);
+  wsd::SetScannerSimdForTesting(wsd::ScannerSimd::kAuto);
+}
+
 void BM_Pugixml(benchmark::State& state, const std::string* bytes) {
   pugi::xml_document doc;
   LeanFields lean;
@@ -304,6 +313,9 @@ int main(int argc, char** argv) {
   }
   for (const Case& c : cases) {
     benchmark::RegisterBenchmark(("scanner/" + c.name).c_str(), BM_Scanner, &c.bytes);
+    if (wsd::ScannerUsesAvx2()) {
+      benchmark::RegisterBenchmark(("scanner_sse2/" + c.name).c_str(), BM_ScannerSse2, &c.bytes);
+    }
     benchmark::RegisterBenchmark(("pugixml/" + c.name).c_str(), BM_Pugixml, &c.bytes);
     benchmark::RegisterBenchmark(("pugixml_parse_only/" + c.name).c_str(), BM_PugixmlParseOnly,
                                  &c.bytes);

@@ -12,28 +12,35 @@
 //   epilog   after the root closes: whitespace, comments, PIs only.
 //
 // Start tag: the name is classified 16 bytes at a time (name characters and
-// ':'); a tag without attributes goes straight to namespace resolution. With
-// attributes, ParseAttributes reads them all once. Namespace declarations in
-// their usual spelling (xmlns:p="..." / xmlns="...", most of a root tag)
-// take a fast path: when 24 bytes remain and the declaration follows one
-// space, one 8-byte compare matches ' xmlns:' and one 16-byte name
-// classification delimits the prefix (no per-byte loop, no whitespace loop);
-// otherwise the general attribute code runs, which accepts and rejects
-// exactly the same. All are pushed on the binding stack as they are met (so
-// they apply to the element's own name), each URI classified once, by length
-// and one word-wise compare, into NsClass. Up to kKeptAttributes other
-// attributes are kept for when the element's role is known (more: the tag is
-// re-read, which is rare). Then the element's prefix is resolved to an
-// NsClass and its role is computed from (parent role, NsClass, local name).
-// Elements outside the known paths get kIgnore and so does their whole
-// subtree: it is only balanced, prefixes checked for being bound, never
-// interpreted.
+// ':'); a tag without attributes goes straight to namespace resolution.
+// Attributes (ReadAttributes) take one of two fast paths when spelled the
+// usual way, else ParseAttributes reads them all once; each fast path hands
+// anything unusual to ParseAttributes, which accepts and rejects exactly the
+// same:
+//   - a run of declarations ' xmlns:p="uri"' / ' xmlns="uri"' (most of a
+//     root tag, DeclareRun): per declaration one 8-byte compare for the
+//     name, one 16-byte classification for the prefix, one 64-byte mask
+//     that holds both quotes of the URI, binding count and Bloom words in
+//     registers;
+//   - plain attributes ' name="value"' (PlainAttributes, e.g.
+//     mustUnderstand), whose prefixes it checks at once.
+// Declarations are pushed on the binding stack as they are met (so they
+// apply to the element's own name); a URI is classified into NsClass (by
+// length and one word-wise compare) only when an element first resolves to
+// it (ClassOf), since most root declarations are never used. Up to
+// kKeptAttributes other attributes are kept for when the element's role is
+// known (more: the tag is re-read, which is rare). Then the element's
+// prefix is resolved to an NsClass and its role is computed from (parent
+// role, NsClass, local name). Elements outside the known paths get kIgnore
+// and so does their whole subtree: it is only balanced, prefixes checked
+// for being bound, never interpreted.
 //
 // A field element (Action, Address, Types, ...) consumes its content
-// immediately: an SSE2 search, 32 bytes per step, for '<', '&' and control
-// bytes (NUL and CR among them) decides whether the text needs decoding,
-// validates references, skips comments/CDATA/PIs and stops at the end tag;
-// any child element is an error.
+// immediately: a search for '<', '&' and control bytes (NUL and CR among
+// them; SSE2 32 bytes per step, AVX2 64) decides whether the text needs
+// decoding, validates references, skips comments/CDATA/PIs and stops at the
+// end tag; any child element is an error. Types of up to 64 bytes are split
+// by one classification into whitespace and ':' bit masks.
 //
 // End tags are matched by comparing the raw qname bytes with those of the
 // open element (word-wise). Closing an element pops the bindings it declared.
@@ -41,8 +48,8 @@
 // Why it is fast
 // --------------
 // - The hot path (Run with StartTag, EndTag, ScanField forced inline) makes
-//   no calls and no libc memcmp; every compare against a known string is a
-//   few 8-byte word compares.
+//   no calls but the AVX2 text search and no libc memcmp; every compare
+//   against a known string is a few 8-byte word compares.
 // - Byte searches are SSE2 with the cheapest sound classifier: one unsigned
 //   min catches every byte <= 13 (NUL, CR) or <= 0x27 (both quotes, '&') at
 //   once; the rare extra bytes that also match are stepped over by the
@@ -58,13 +65,20 @@
 //   whose attributes are not read (anything but AppSequence and Scopes) are
 //   only checked for bound prefixes.
 // - Vendor subtrees are never classified.
+// - A few loops (DeclareRun, the field-text search) exist twice, for SSE2
+//   and for AVX2 + BMI2; Scan picks the AVX2 copies when the CPU has them
+//   (checked once; scanner_simd.h lets tests force SSE2). The AVX2 copies
+//   are compiled by target attributes, so the build needs no -m flags.
+// - The prolog's XML declaration and comments are skipped with one search
+//   for '>' or NUL.
 // - Everything off the hot path (comments, references, decoding, errors,
 //   long prefixes, many attributes) is out of line.
 //
-// Bounds: no load goes past the view. SSE2 16-byte loads happen only while
-// at least 16 (or 32) bytes remain, with scalar tails; 8-byte word loads only
-// where 8 bytes remain, else a byte copy. (Types splitting may load past the
-// end of the Types text, but never past the view or the arena holding it.)
+// Bounds: no load goes past the view. SSE2 16-byte and AVX2 32-byte loads
+// happen only while at least that many bytes remain (DeclareRun: 71 from a
+// declaration's space), with scalar tails; 8-byte word loads only where 8
+// bytes remain, else a byte copy. (Types splitting may load past the end of
+// the Types text, but never past the view or the arena holding it.)
 //
 // Memory: the element stack, the binding stack, the prefix cache, the
 // attribute table and a decode arena live in State, allocated once by the
@@ -76,14 +90,23 @@
 #include "engine/wsd/scanner.h"
 
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <optional>
 
 #include "engine/wsd/constants.h"
+#include "engine/wsd/scanner_simd.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+// An AVX2 copy of a few loops, behind a run-time CPU check (x86-64 only;
+// GCC and clang compile it whatever the -m flags).
+#if defined(__x86_64__) && defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#define ONVIF_SCANNER_AVX2 1
+#define ONVIF_AVX2_TARGET __attribute__((target("avx2,bmi,bmi2")))
+#include <immintrin.h>
 #endif
 
 #define ONVIF_HOT [[gnu::always_inline]] inline
@@ -173,16 +196,17 @@ ONVIF_HOT bool Is(std::string_view s, const char (&lit)[N]) {
   return s.size() == N - 1 && SameBytes(s.data(), lit, N - 1);
 }
 
+// kLowBytes[n]: a mask of the low n bytes of a word.
+constexpr std::array<std::uint64_t, 9> kLowBytes = {0,           0xFF,         0xFFFF,         0xFFFFFF,
+                                                    0xFFFFFFFF,  0xFFFFFFFFFF, 0xFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF,
+                                                    ~std::uint64_t{0}};
+
 // The first min(n, 8) bytes at p as an integer, zero padded. limit bounds
 // what may be read. Name bytes are never 0, so for n <= 8 the key identifies
 // the bytes (and n).
 ONVIF_HOT std::uint64_t PrefixKey(const char* p, std::size_t n, const char* limit) {
-  if (n == 0) return 0;
   if constexpr (std::endian::native == std::endian::little) {
-    if (limit - p >= 8) {
-      const std::uint64_t word = Load64(p);
-      return n >= 8 ? word : word & (~std::uint64_t{0} >> (64 - 8 * n));
-    }
+    if (limit - p >= 8) return Load64(p) & kLowBytes[n < 8 ? n : 8];
   }
   std::uint64_t key = 0;
   std::memcpy(&key, p, n < 8 ? n : 8);
@@ -190,6 +214,14 @@ ONVIF_HOT std::uint64_t PrefixKey(const char* p, std::size_t n, const char* limi
 }
 
 #if defined(__SSE2__)
+// PrefixKey when at least 8 bytes at p are readable.
+ONVIF_HOT std::uint64_t ShortKey(const char* p, std::size_t n) {
+  if constexpr (std::endian::native == std::endian::little) {
+    return Load64(p) & kLowBytes[n < 8 ? n : 8];
+  }
+  return PrefixKey(p, n, p + 8);
+}
+
 inline unsigned MoveMask(__m128i v) { return static_cast<unsigned>(_mm_movemask_epi8(v)); }
 inline __m128i Load128(const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 inline __m128i Splat(char c) { return _mm_set1_epi8(c); }
@@ -237,6 +269,23 @@ ONVIF_HOT const char* FindLtOrNul(const char* p, const char* end) {
   return end;
 }
 
+// First '>' or NUL in [p, end), or end.
+ONVIF_HOT const char* FindGtOrNul(const char* p, const char* end) {
+#if defined(__SSE2__)
+  while (end - p >= 16) {
+    const __m128i x = Load128(p);
+    const unsigned bits =
+        MoveMask(_mm_or_si128(_mm_cmpeq_epi8(x, Splat('>')), _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+    if (bits != 0) return p + std::countr_zero(bits);
+    p += 16;
+  }
+#endif
+  for (; p < end; ++p) {
+    if (*p == '>' || *p == '\0') return p;
+  }
+  return end;
+}
+
 // First '<', '&' or byte <= 13 in [p, end), or end. Field text is often a
 // few hundred bytes (Scopes), so the main step is 32 bytes.
 ONVIF_HOT const char* FindTextSpecial(const char* p, const char* end) {
@@ -260,6 +309,29 @@ ONVIF_HOT const char* FindTextSpecial(const char* p, const char* end) {
   }
   return end;
 }
+
+#if defined(ONVIF_SCANNER_AVX2)
+// FindTextSpecial 64 bytes a step, for long field text (Scopes lists run to
+// hundreds of bytes).
+[[gnu::noinline]] ONVIF_AVX2_TARGET const char* FindTextSpecialAvx2(const char* p, const char* end) {
+  const __m256i ctl = _mm256_set1_epi8(13);
+  const __m256i lt = _mm256_set1_epi8('<');
+  const __m256i amp = _mm256_set1_epi8('&');
+  const auto special = [&](__m256i x) ONVIF_AVX2_TARGET {
+    const __m256i low = _mm256_cmpeq_epi8(_mm256_min_epu8(x, ctl), x);
+    return static_cast<std::uint32_t>(_mm256_movemask_epi8(
+        _mm256_or_si256(low, _mm256_or_si256(_mm256_cmpeq_epi8(x, lt), _mm256_cmpeq_epi8(x, amp)))));
+  };
+  while (end - p >= 64) {
+    const std::uint64_t bits =
+        special(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))) |
+        (std::uint64_t{special(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)))} << 32);
+    if (bits != 0) return p + std::countr_zero(bits);
+    p += 64;
+  }
+  return FindTextSpecial(p, end);
+}
+#endif
 
 // Attribute value: a candidate for the closing quote, '<', '&', CR or NUL.
 // Both quotes, '&' and every control byte are <= 0x27, so one unsigned
@@ -293,9 +365,77 @@ ONVIF_HOT const char* FindValueSpecial(const char* p, const char* end, char quot
   return end;
 }
 
+#if defined(__SSE2__)
+// The byte classifications of the few loops that are compiled twice, for
+// SSE2 (the x86-64 baseline) and for AVX2 (chosen at run time, see
+// UseAvx2). A loop builds one of these before it starts, so that the
+// constants stay in registers; the [[gnu::flatten]] wrapper of each loop
+// inlines the members in its own target context.
+struct Sse2Simd {
+  __m128i case_bit = Splat(0x20);
+  __m128i alpha_add = Splat(0x7F - 'z');
+  __m128i alpha_min = Splat(0x7F - ('z' - 'a') - 1);
+  __m128i digit_add = Splat(0x7F - '9');
+  __m128i digit_min = Splat(0x7F - ('9' - '-') - 1);
+  __m128i slash = Splat('/');
+  __m128i underscore = Splat('_');
+  __m128i special_max = Splat(0x27);
+  __m128i lt = Splat('<');
+
+  // Compilers rebuild splatted constants inside loops (two instructions
+  // each with AVX2); an empty asm makes them opaque, so they stay in
+  // registers.
+  Sse2Simd() {
+    asm("" : "+x"(case_bit), "+x"(alpha_add), "+x"(alpha_min), "+x"(digit_add), "+x"(digit_min));
+    asm("" : "+x"(slash), "+x"(underscore), "+x"(special_max), "+x"(lt));
+  }
+
+  // Bytes of x that are not NCName characters (as NameStops, and ':' too):
+  // '-' '.' '/' '0'..'9' is 0x2D..0x39, less '/'.
+  unsigned NcNameStops(__m128i x) const {
+    const __m128i alpha = _mm_cmpgt_epi8(_mm_add_epi8(_mm_or_si128(x, case_bit), alpha_add), alpha_min);
+    const __m128i punct = _mm_andnot_si128(_mm_cmpeq_epi8(x, slash), _mm_cmpgt_epi8(_mm_add_epi8(x, digit_add), digit_min));
+    const __m128i name = _mm_or_si128(_mm_or_si128(alpha, punct), _mm_cmpeq_epi8(x, underscore));
+    return ~(MoveMask(name) | MoveMask(x)) & 0xFFFFu;
+  }
+
+  // Bit i set when p[i] is a FindValueSpecial candidate (a byte <= 0x27 or
+  // '<'), for the 64 bytes at p (the caller checked they are there).
+  std::uint64_t ValueSpecials64(const char* p) const {
+    std::uint64_t bits = 0;
+    for (int at = 0; at < 64; at += 16) {
+      const __m128i x = Load128(p + at);
+      const __m128i special = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, special_max), x), _mm_cmpeq_epi8(x, lt));
+      bits |= std::uint64_t{MoveMask(special)} << at;
+    }
+    return bits;
+  }
+};
+#endif
+
+#if defined(ONVIF_SCANNER_AVX2)
+struct Avx2Simd : Sse2Simd {
+  __m256i special_max32;
+  __m256i lt32;
+
+  ONVIF_AVX2_TARGET Avx2Simd() : special_max32(_mm256_set1_epi8(0x27)), lt32(_mm256_set1_epi8('<')) {
+    asm("" : "+x"(special_max32), "+x"(lt32));
+  }
+
+  ONVIF_AVX2_TARGET std::uint64_t ValueSpecials64(const char* p) const {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    const __m256i sx = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(x, special_max32), x), _mm256_cmpeq_epi8(x, lt32));
+    const __m256i sy = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(y, special_max32), y), _mm256_cmpeq_epi8(y, lt32));
+    return static_cast<std::uint32_t>(_mm256_movemask_epi8(sx)) |
+           (std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(sy))} << 32);
+  }
+};
+#endif
+
 // First XML whitespace or ':' in [p, limit), or limit. 16-byte loads may
 // look past limit (the bits there are ignored) but never past load_limit.
-ONVIF_HOT const char* FindWsOrColon(const char* p, const char* limit, const char* load_limit) {
+ONVIF_HOT const char* FindWsOrColon(const char* p, const char* limit, [[maybe_unused]] const char* load_limit) {
 #if defined(__SSE2__)
   while (p < limit && load_limit - p >= 16) {
     const __m128i x = Load128(p);
@@ -320,9 +460,11 @@ struct NameScan {
   bool extra_colon;   // more than one ':'
 };
 
-// Scans a name starting at q (the caller checked the first byte).
+// Scans a name starting at q (the caller checked the first byte). Locals,
+// not the result struct, carry the state so that it stays in registers.
 ONVIF_HOT NameScan ScanName(const char* q, const char* end) {
-  NameScan r{q, nullptr, false};
+  const char* colon = nullptr;
+  bool extra_colon = false;
 #if defined(__SSE2__)
   while (end - q >= 16) {
     const __m128i x = Load128(q);
@@ -330,24 +472,20 @@ ONVIF_HOT NameScan ScanName(const char* q, const char* end) {
     unsigned colons = MoveMask(_mm_cmpeq_epi8(x, Splat(':')));
     if (stops != 0) colons &= (1u << std::countr_zero(stops)) - 1;
     if (colons != 0) [[unlikely]] {
-      if (r.colon != nullptr || (colons & (colons - 1)) != 0) r.extra_colon = true;
-      if (r.colon == nullptr) r.colon = q + std::countr_zero(colons);
+      if (colon != nullptr || (colons & (colons - 1)) != 0) extra_colon = true;
+      if (colon == nullptr) colon = q + std::countr_zero(colons);
     }
-    if (stops != 0) {
-      r.end = q + std::countr_zero(stops);
-      return r;
-    }
+    if (stops != 0) return NameScan{q + std::countr_zero(stops), colon, extra_colon};
     q += 16;
   }
 #endif
   for (; q < end && IsNameChar(*q); ++q) {
     if (*q == ':') {
-      if (r.colon != nullptr) r.extra_colon = true;
-      if (r.colon == nullptr) r.colon = q;
+      if (colon != nullptr) extra_colon = true;
+      if (colon == nullptr) colon = q;
     }
   }
-  r.end = q;
-  return r;
+  return NameScan{q, colon, extra_colon};
 }
 
 // Finds "-->", "]]>" or "?>" (terminator of length n, ending in '>') at or
@@ -363,6 +501,21 @@ inline const char* FindTerminator(const char* from, const char* end, const char*
     ++p;
   }
   return nullptr;
+}
+
+// FindTerminator for a comment or PI that holds no NUL: returns the position
+// just past the terminator, or nullptr when a NUL or the end of the input
+// comes first (the caller then runs the exact code, which tells those cases
+// apart). The terminator must start at or after from, like FindTerminator's;
+// every byte from from on is checked for NUL.
+ONVIF_HOT const char* FindTerminatorNoNul(const char* from, const char* end, const char* term, std::size_t n) {
+  const char* p = from;
+  for (;;) {
+    p = FindGtOrNul(p, end);
+    if (p == end || *p == '\0') return nullptr;
+    if (static_cast<std::size_t>(p - from) >= n - 1 && SameBytes(p - (n - 1), term, n - 1)) return p + 1;
+    ++p;
+  }
 }
 
 // Match of a literal at p (p < end): 1 = matches, 0 = differs, -1 = the
@@ -541,7 +694,21 @@ std::optional<std::uint64_t> ParseUint64(std::string_view s) {
 
 // kUnbound: a prefix with no binding in scope, or one un-declared by
 // xmlns:p="". It is never the class of an element that was accepted.
-enum class NsClass : std::uint8_t { kNone, kSoap11, kSoap12, kWsa2004, kWsa2005, kWsd2005, kWsd2009, kOther, kUnbound };
+// kPending: not classified yet. A binding's URI is classified when an
+// element first resolves to it (ClassOf): most of a root tag's declarations
+// are never used by an element.
+enum class NsClass : std::uint8_t {
+  kNone,
+  kSoap11,
+  kSoap12,
+  kWsa2004,
+  kWsa2005,
+  kWsd2005,
+  kWsd2009,
+  kOther,
+  kUnbound,
+  kPending,
+};
 
 template <std::size_t N>
 constexpr std::size_t Len(const char (&)[N]) {
@@ -607,6 +774,12 @@ struct Binding {
   std::string_view uri;  // decoded; empty: no namespace
 };
 
+// The class of a binding's URI, classifying it on first use.
+inline NsClass ClassOf(Binding& b) {
+  if (b.ns_class == NsClass::kPending) b.ns_class = ClassifyNs(b.uri);
+  return b.ns_class;
+}
+
 // 16 bytes, so the stack stays in a few cache lines.
 struct OpenElement {
   const char* qname;
@@ -671,6 +844,7 @@ struct TagAttributes {
   Attribute kept[kKeptAttributes];
   int kept_count;
   bool reread;
+  bool prefixes_checked;  // the kept attributes' prefixes are known to be bound
   // Duplicate detection for names other than xmlns: the names recorded so
   // far (ParseAttributes keeps the count and the Bloom word in registers and
   // syncs count for UniqueNameSlow).
@@ -714,8 +888,10 @@ ONVIF_HOT std::uint64_t NameHash(const char* name, std::uint32_t size, const cha
 class Pass {
  public:
   Pass(std::string_view input, ScanState& state, Envelope& envelope, std::array<Entry, kMaxEntries>& entries,
-       std::size_t& entry_count, std::array<QName, kMaxTypesPerEnvelope>& types, std::size_t& type_count)
-      : begin_(input.data()),
+       std::size_t& entry_count, std::array<QName, kMaxTypesPerEnvelope>& types, std::size_t& type_count,
+       bool avx2)
+      : avx2_(avx2),
+        begin_(input.data()),
         end_(input.data() + input.size()),
         state_(state),
         envelope_(envelope),
@@ -740,17 +916,36 @@ class Pass {
   [[gnu::always_inline]] bool EndTag(const char*& p);
   ONVIF_COLD bool EndTagMismatch(const char* lt);
   [[gnu::always_inline]] bool ScanField(Role role, const char* content, const char*& p);
+  [[gnu::always_inline]] const char* FindText(const char* q);
   bool SkipReference(const char*& q);
-  bool ParseAttributes(const char*& q, bool& self_closing);
+  [[gnu::noinline]] bool ReadAttributes(const char*& q, bool& self_closing);
+  bool ParseAttributes(const char*& q, bool& self_closing, std::uint32_t binding_mark, std::uint64_t ns_bloom0,
+                       std::uint64_t ns_bloom1);
+  [[gnu::always_inline]] const char* PlainAttributes(const char* q, bool& self_closing);
   bool ParseAttribute(const char*& q, Attribute& attr);
   [[gnu::always_inline]] bool ScanValue(const char*& q, char quote, bool& needs_decoding);
   [[gnu::always_inline]] bool DeclareNamespace(const char* name, std::string_view prefix, std::string_view uri,
                                                bool needs_decoding, std::uint32_t binding_mark,
                                                std::uint64_t (&ns_bloom)[2]);
+  [[gnu::always_inline]] bool PushBinding(const char* name, const char* prefix, std::uint32_t prefix_size,
+                                          std::uint64_t key, std::string_view uri, std::uint32_t binding_mark,
+                                          Binding* bindings, PrefixCacheEntry* cache, std::uint32_t& count,
+                                          std::uint64_t& bloom0, std::uint64_t& bloom1);
+#if defined(__SSE2__)
+  bool DeclareRun(const char*& q, std::uint32_t binding_mark, std::uint64_t (&ns_bloom)[2]);
+  template <class Simd>
+  bool DeclareRunT(const char*& q, std::uint32_t binding_mark, std::uint64_t (&ns_bloom)[2]);
+  [[gnu::noinline, gnu::flatten]] bool DeclareRunSse2(const char*& q, std::uint32_t binding_mark,
+                                                      std::uint64_t (&ns_bloom)[2]);
+#endif
+#if defined(ONVIF_SCANNER_AVX2)
+  [[gnu::noinline, gnu::flatten]] ONVIF_AVX2_TARGET bool DeclareRunAvx2(const char*& q, std::uint32_t binding_mark,
+                                                                        std::uint64_t (&ns_bloom)[2]);
+#endif
   bool UniqueNameSlow(const char* name, std::uint32_t size, std::uint64_t hash, TagAttributes& tag);
   bool InsertHashed(const char* name, std::uint32_t size);
-  [[gnu::always_inline]] const Binding* Lookup(const char* prefix, std::size_t size, const char* limit);
-  const Binding* FindBinding(const char* prefix, std::size_t size, const char* limit);
+  [[gnu::always_inline]] Binding* Lookup(const char* prefix, std::size_t size, const char* limit);
+  Binding* FindBinding(const char* prefix, std::size_t size, const char* limit);
   [[gnu::always_inline]] bool ChildRole(Role parent, NsClass ns, std::string_view local, const char* lt, Role& role);
   bool NewEntry(const char* lt);
   bool UseKeptAttributes(const char* attrs, Role role);
@@ -759,9 +954,11 @@ class Pass {
   void FinishAppSequence(const AppSequenceAttributes& seq);
   [[gnu::always_inline]] bool StoreField(Role role, const Text& text, const char* at);
   bool ResolveTypes(const Text& text, const char* at);
+  [[gnu::always_inline]] void AddQName(const char* item, const char* colon, const char* item_end, const char* limit);
   std::string_view DecodeToArena(std::string_view raw, bool keep);
   Entry& CurrentEntry() { return entries_[entry_count_ - 1]; }
 
+  [[maybe_unused]] const bool avx2_;  // run the AVX2 copies of the loops that have one
   const char* const begin_;
   const char* const end_;
   ScanState& state_;
@@ -856,7 +1053,18 @@ bool Pass::SkipMisc(const char*& p) {
 // section, which must not hold NUL; <!DOCTYPE and anything else fail. On
 // success p is just past it.
 bool Pass::SkipMarkupDecl(const char* lt, bool in_content, const char*& p) {
+  // The common cases (the XML declaration, a comment) in one search for
+  // '>' or NUL instead of a terminator search plus a NUL search.
   const char* after = nullptr;
+  if (lt[1] == '?') {
+    if (lt + 2 < end_ && IsNameStart(lt[2])) after = FindTerminatorNoNul(lt + 2, end_, "?>", 2);
+  } else if (end_ - lt >= 4 && Load32(lt) == Load32("<!--")) {
+    after = FindTerminatorNoNul(lt + 4, end_, "-->", 3);
+  }
+  if (after != nullptr) {
+    p = after;
+    return true;
+  }
   if (!SkipMarkupDeclBody(lt, in_content, after)) return false;
   const void* nul = std::memchr(lt, '\0', static_cast<std::size_t>(after - lt));
   if (nul != nullptr) return Fail(ScanError::kSyntax, static_cast<const char*>(nul));
@@ -920,7 +1128,7 @@ inline bool Pass::StartTag(const char*& p) {
   if (*q == '>') {
     ++q;
   } else {
-    if (!ParseAttributes(q, self_closing)) return false;
+    if (!ReadAttributes(q, self_closing)) return false;
     has_kept = state_.tag.kept_count != 0;
   }
 
@@ -932,20 +1140,23 @@ inline bool Pass::StartTag(const char*& p) {
   if (colon != nullptr) {
     const auto prefix_size = static_cast<std::size_t>(colon - name);
     local.remove_prefix(prefix_size + 1);
-    const Binding* b = Lookup(name, prefix_size, end_);
-    ns = b != nullptr ? b->ns_class : NsClass::kUnbound;
+    Binding* b = Lookup(name, prefix_size, end_);
+    ns = b != nullptr ? ClassOf(*b) : NsClass::kUnbound;
     if (ns == NsClass::kUnbound) [[unlikely]] {
       if (prefix_size != 3 || !SameBytes(name, "xml", 3)) return Fail(ScanError::kUnboundPrefix, lt);
       ns = NsClass::kOther;
     }
   } else if (parent != Role::kIgnore && binding_count_ != 0) {
-    const Binding* b = Lookup(name, 0, end_);
-    if (b != nullptr) ns = b->ns_class;
+    Binding* b = Lookup(name, 0, end_);
+    if (b != nullptr) ns = ClassOf(*b);
   }
 
   Role role = Role::kIgnore;
   if (parent != Role::kIgnore && !ChildRole(parent, ns, local, lt, role)) return false;
-  if (has_kept && !UseKeptAttributes(attrs, role)) return false;
+  if (has_kept && (role == Role::kAppSequence || role == Role::kScopes || !state_.tag.prefixes_checked) &&
+      !UseKeptAttributes(attrs, role)) {
+    return false;
+  }
   p = q;
 
   if (self_closing) {
@@ -990,13 +1201,22 @@ bool Pass::EndTagMismatch(const char* lt) {
   return Fail(ScanError::kMismatchedTag, lt);
 }
 
+// FindTextSpecial(q, end_), by the AVX2 copy when in use (one call costs less
+// than the SSE2 steps over a field of 30 to 60 bytes).
+inline const char* Pass::FindText(const char* q) {
+#if defined(ONVIF_SCANNER_AVX2)
+  if (avx2_ && end_ - q >= 64) return FindTextSpecialAvx2(q, end_);
+#endif
+  return FindTextSpecial(q, end_);
+}
+
 // content points just past the field's start tag. Consumes the content and
 // the end tag; p ends just past it.
 inline bool Pass::ScanField(Role role, const char* content, const char*& p) {
   bool needs_decoding = false;
   const char* q = content;
   for (;;) {
-    q = FindTextSpecial(q, end_);
+    q = FindText(q);
     if (q == end_) return Fail(ScanError::kTruncated, end_);
     const char c = *q;
     if (c == '<') {
@@ -1024,7 +1244,9 @@ inline bool Pass::ScanField(Role role, const char* content, const char*& p) {
   Text text;
   text.present = true;
   text.needs_decoding = needs_decoding;
-  text.raw = needs_decoding ? whole : TrimWs(whole);
+  // Most fields have no whitespace at their ends: test those before trimming.
+  text.raw = whole;
+  if (!needs_decoding && !whole.empty() && (IsWs(whole.front()) || IsWs(whole.back()))) text.raw = TrimWs(whole);
   // Store before EndTag pops the bindings: Types resolves against them.
   if (!StoreField(role, text, content)) return false;
   p = q;
@@ -1062,6 +1284,100 @@ inline bool Pass::ScanValue(const char*& q, char quote, bool& needs_decoding) {
   }
 }
 
+// The usual spelling of a tag's attributes when none is a namespace
+// declaration: up to kKeptAttributes of ' name="value"' (one space before
+// each, none around '=', a value without '&', '<', whitespace or control
+// bytes), then '>' or '/>'. q points just past the element's name. Returns
+// the position past the tag with the attributes kept as ParseAttributes
+// keeps them and their prefixes checked, or nullptr for anything else
+// (duplicates and unbound prefixes included), which ParseAttributes then
+// reads from the same q: so this accepts only what ParseAttributes accepts,
+// with the same result.
+inline const char* Pass::PlainAttributes(const char* q, bool& self_closing) {
+  const char* const end = end_;
+  TagAttributes& tag = state_.tag;
+  int n = 0;
+  for (;;) {
+    if (end - q < 18 || q[0] != ' ') break;
+    const char* const name = q + 1;
+    if (!IsNameStart(*name)) return nullptr;
+    const NameScan scan = ScanName(name + 1, end);
+    if (end - scan.end < 2) return nullptr;
+    const auto size = static_cast<std::uint32_t>(scan.end - name);
+    std::uint32_t colon = 0;
+    if (scan.colon != nullptr) {
+      // One ':', inside the name, followed by a name start character.
+      if (scan.extra_colon || scan.colon + 1 == scan.end || !IsNameStart(scan.colon[1])) return nullptr;
+      colon = static_cast<std::uint32_t>(scan.colon - name);
+    }
+    const char* const eq = scan.end;
+    const char quote = eq[1];
+    if (*eq != '=' || (quote != '"' && quote != '\'')) return nullptr;
+    if (size >= 5 && (size == 5 || colon == 5) && Load32(name) == Load32("xmln") && name[4] == 's') return nullptr;
+    const char* const value = eq + 2;
+    const char* const close = FindValueSpecial(value, end, quote);
+    if (close == end || *close != quote || n == kKeptAttributes) return nullptr;
+    for (int i = 0; i < n; ++i) {
+      if (tag.kept[i].name_size == size && SameBytes(tag.kept[i].name, name, size)) return nullptr;
+    }
+    tag.kept[n++] = Attribute{name, size, colon, value, static_cast<std::uint32_t>(close - value), false};
+    q = close + 1;
+  }
+  if (n == 0 || q == end) return nullptr;
+  if (*q == '>') {
+    ++q;
+  } else if (*q == '/' && q + 1 < end && q[1] == '>') {
+    q += 2;
+    self_closing = true;
+  } else {
+    return nullptr;
+  }
+  // The tag declares nothing, so the bindings in scope are final: check the
+  // prefixes now (an unbound one is left to ParseAttributes to report).
+  for (int i = 0; i < n; ++i) {
+    const Attribute& attr = tag.kept[i];
+    if (attr.colon == 0 || (attr.colon == 3 && SameBytes(attr.name, "xml", 3))) continue;
+    const Binding* b = Lookup(attr.name, attr.colon, end);
+    if (b == nullptr || b->ns_class == NsClass::kUnbound) return nullptr;
+  }
+  tag.kept_count = n;
+  tag.reread = false;
+  tag.prefixes_checked = true;
+  return q;
+}
+
+// The attributes of a start tag; q points just past its name, at a byte that
+// is not '>'. On success q is past the tag and state_.tag holds the kept
+// attributes. The usual spellings take a fast path: plain attributes
+// (PlainAttributes), or a run of namespace declarations (DeclareRun, most
+// root tags); anything else, or what follows the run, goes to
+// ParseAttributes.
+bool Pass::ReadAttributes(const char*& q, bool& self_closing) {
+  const std::uint32_t binding_mark = binding_count_;
+  if (end_ - q >= 18) {
+    constexpr std::uint64_t kSix = 0xFFFFFFFFFFFFull;
+    if ((Load64(q) & kSix) != (Load64(" xmlns\0\0") & kSix)) {
+      if (const char* const after = PlainAttributes(q, self_closing)) {
+        q = after;
+        return true;
+      }
+    } else {
+#if defined(__SSE2__)
+      std::uint64_t ns_bloom[2] = {0, 0};
+      if (!DeclareRun(q, binding_mark, ns_bloom)) return false;
+      if (q != end_ && *q == '>') {
+        ++q;
+        state_.tag.kept_count = 0;
+        state_.tag.reread = false;
+        return true;
+      }
+      return ParseAttributes(q, self_closing, binding_mark, ns_bloom[0], ns_bloom[1]);
+#endif
+    }
+  }
+  return ParseAttributes(q, self_closing, binding_mark, 0, 0);
+}
+
 // q points just past a start tag's name, at a byte that is not a name
 // character. Reads every attribute, pushes namespace declarations, keeps the
 // first kKeptAttributes others in state_.tag; q ends just past the tag.
@@ -1071,19 +1387,20 @@ inline bool Pass::ScanValue(const char*& q, char quote, bool& needs_decoding) {
 // Duplicates: namespace declarations are checked against the bindings this
 // tag pushed (DeclareNamespace); other names go through a Bloom word over
 // NameHash and exact compares on a hit. The two sets cannot share a name.
-bool Pass::ParseAttributes(const char*& q_out, bool& self_closing) {
+bool Pass::ParseAttributes(const char*& q_out, bool& self_closing, std::uint32_t binding_mark,
+                           std::uint64_t ns_bloom0, std::uint64_t ns_bloom1) {
   const char* const end = end_;
   const char* q = q_out;
   TagAttributes& tag = state_.tag;
   int kept_count = 0;
   bool reread = false;
   std::uint64_t bloom = 0;
-  std::uint64_t ns_bloom[2] = {0, 0};
+  std::uint64_t ns_bloom[2] = {ns_bloom0, ns_bloom1};
   int count = 0;
   const char* first_name = nullptr;  // the first name, not yet hashed while count == 0
   std::uint32_t first_size = 0;
-  const std::uint32_t binding_mark = binding_count_;
   tag.hashed = false;
+  tag.prefixes_checked = false;
   for (;;) {
     // A namespace declaration in its usual spelling, xmlns:p="..." or
     // xmlns="...", is most of a root tag: the fast paths below only find its
@@ -1096,6 +1413,12 @@ bool Pass::ParseAttributes(const char*& q_out, bool& self_closing) {
     const char* decl_prefix = nullptr;
     const char* decl_eq = nullptr;
 #if defined(__SSE2__)
+    // More declarations after one the run left to this loop.
+    if (end - q >= 71 && q[0] == ' ' && q[1] == 'x') {
+      const char* const before = q;
+      if (!DeclareRun(q, binding_mark, ns_bloom)) return false;
+      if (q != before) continue;
+    }
     // One space then xmlns:p="..." with a short prefix: the prefix is
     // delimited with one 16-byte classification.
     if (end - q >= 24 && q[0] == ' ') {
@@ -1261,41 +1584,134 @@ bool Pass::ParseAttributes(const char*& q_out, bool& self_closing) {
 }
 
 // Declares prefix (empty: the default namespace) as uri for the tag being
-// read; name is the attribute's name, for errors. A prefix declared twice on
-// one tag is a duplicate attribute: ns_bloom has a bit per prefix declared
-// on this tag (the same bits CacheSlot uses), and a hit is checked exactly
-// against the bindings pushed since binding_mark.
+// read; name is the attribute's name, for errors.
 inline bool Pass::DeclareNamespace(const char* name, std::string_view prefix, std::string_view uri,
-                                      bool needs_decoding, std::uint32_t binding_mark, std::uint64_t (&ns_bloom)[2]) {
-  const std::uint64_t key = PrefixKey(prefix.data(), prefix.size(), end_);
+                                   bool needs_decoding, std::uint32_t binding_mark, std::uint64_t (&ns_bloom)[2]) {
+  std::uint32_t count = binding_count_;
+  const bool ok = PushBinding(name, prefix.data(), static_cast<std::uint32_t>(prefix.size()),
+                              PrefixKey(prefix.data(), prefix.size(), end_),
+                              needs_decoding ? DecodeToArena(uri, /*keep=*/true) : uri, binding_mark,
+                              state_.bindings.data(), state_.prefix_cache.data(), count, ns_bloom[0], ns_bloom[1]);
+  binding_count_ = count;
+  return ok;
+}
+
+// Pushes the binding of prefix (key: its PrefixKey) to uri (decoded) for the
+// tag being read; count stands for binding_count_ (a run of declarations
+// keeps it in a register). A prefix declared twice on one tag is a duplicate
+// attribute: ns_bloom has a bit per prefix declared on this tag (the same
+// bits CacheSlot uses, and a second, independent one), and a hit is checked
+// exactly against the bindings pushed since binding_mark.
+inline bool Pass::PushBinding(const char* name, const char* prefix, std::uint32_t prefix_size, std::uint64_t key,
+                              std::string_view uri, std::uint32_t binding_mark, Binding* bindings,
+                              PrefixCacheEntry* cache, std::uint32_t& count, std::uint64_t& bloom0,
+                              std::uint64_t& bloom1) {
   const std::uint64_t hash = key * 0x9E3779B97F4A7C15ull;
   const std::size_t slot = hash >> 58;  // CacheSlot(key)
   const std::uint64_t bit = std::uint64_t{1} << slot;
   const std::uint64_t bit2 = std::uint64_t{1} << ((hash >> 52) & 63);
-  if ((ns_bloom[0] & bit) != 0 && (ns_bloom[1] & bit2) != 0) [[unlikely]] {
-    for (std::uint32_t i = binding_mark; i < binding_count_; ++i) {
-      const Binding& b = state_.bindings[i];
-      if (b.key == key && b.prefix_size == prefix.size() &&
-          (prefix.size() <= 8 || std::memcmp(b.prefix + 8, prefix.data() + 8, prefix.size() - 8) == 0)) {
+  if ((bloom0 & bit) != 0 && (bloom1 & bit2) != 0) [[unlikely]] {
+    for (std::uint32_t i = binding_mark; i < count; ++i) {
+      const Binding& b = bindings[i];
+      if (b.key == key && b.prefix_size == prefix_size &&
+          (prefix_size <= 8 || std::memcmp(b.prefix + 8, prefix + 8, prefix_size - 8) == 0)) {
         return Fail(ScanError::kSyntax, name);
       }
     }
   }
-  ns_bloom[0] |= bit;
-  ns_bloom[1] |= bit2;
-  if (binding_count_ == kMaxNamespaceBindings) return Fail(ScanError::kTooManyNamespaces, name);
-  const std::uint32_t index = binding_count_++;
-  Binding& b = state_.bindings[index];
+  bloom0 |= bit;
+  bloom1 |= bit2;
+  if (count == kMaxNamespaceBindings) return Fail(ScanError::kTooManyNamespaces, name);
+  const std::uint32_t index = count++;
+  Binding& b = bindings[index];
   b.key = key;
-  b.prefix = prefix.data();
-  b.prefix_size = static_cast<std::uint32_t>(prefix.size());
-  if (prefix.size() <= 8) state_.prefix_cache[slot] = PrefixCacheEntry{key, index};
-  b.uri = needs_decoding ? DecodeToArena(uri, /*keep=*/true) : uri;
-  b.ns_class = ClassifyNs(b.uri);
+  b.prefix = prefix;
+  b.prefix_size = prefix_size;
+  if (prefix_size <= 8) cache[slot] = PrefixCacheEntry{key, index};
+  b.uri = uri;
   // xmlns:p="" un-declares p (Namespaces 1.1); xmlns="" means no namespace.
-  if (!prefix.empty() && b.uri.empty()) b.ns_class = NsClass::kUnbound;
+  b.ns_class = uri.empty() ? (prefix_size != 0 ? NsClass::kUnbound : NsClass::kNone) : NsClass::kPending;
   return true;
 }
+
+#if defined(__SSE2__)
+// A run of namespace declarations in their usual spelling, ' xmlns:p="uri"'
+// or ' xmlns="uri"', most of a root tag: the prefix is delimited by one
+// 16-byte classification and the closing quote found in one 64-byte mask,
+// with the binding count and the Bloom words in registers. Stops, with q on
+// the attribute's leading space, at the first attribute of another form (a
+// URI holding '&', '<' or a control byte or ending outside the window, a
+// prefix of 16 bytes or more, whitespace around '=', fewer than 71 bytes
+// left, not a declaration at all); the general path then reads it, and it
+// accepts and rejects exactly what this accepts.
+template <class Simd>
+inline bool Pass::DeclareRunT(const char*& q_io, std::uint32_t binding_mark, std::uint64_t (&ns_bloom)[2]) {
+  constexpr std::ptrdiff_t kWindow = 64;
+  constexpr std::uint64_t kSix = 0xFFFFFFFFFFFFull;
+  const char* q = q_io;
+  std::uint32_t count = binding_count_;
+  std::uint64_t bloom0 = ns_bloom[0];
+  std::uint64_t bloom1 = ns_bloom[1];
+  Binding* const bindings = state_.bindings.data();
+  PrefixCacheEntry* const cache = state_.prefix_cache.data();
+  const char* const end = end_;
+  bool ok = true;
+  const Simd simd;
+  while (end - q >= 7 + kWindow && (Load64(q) & kSix) == (Load64(" xmlns\0\0") & kSix)) {
+    const char* const window = q + 7;  // the prefix, or just past '=' for xmlns=
+    const char* prefix;
+    const char* eq;
+    if (q[6] == ':') {
+      if (!IsNameStart(*window)) break;
+      const unsigned stops = simd.NcNameStops(Load128(window));
+      if (stops == 0) break;
+      prefix = window;
+      eq = window + std::countr_zero(stops);
+    } else {
+      prefix = eq = q + 6;
+    }
+    const char quote = eq[1];
+    if (*eq != '=' || (quote != '"' && quote != '\'')) break;
+    // Name bytes and '=' are not candidates, so the first candidate in the
+    // window is the opening quote; the next one must be the closing quote.
+    const auto open = static_cast<unsigned>(eq + 1 - window);  // <= 16
+    const std::uint64_t after_open = (simd.ValueSpecials64(window) >> open) >> 1;
+    if (after_open == 0) break;
+    const char* const close = eq + 2 + std::countr_zero(after_open);
+    if (*close != quote) break;
+    const auto prefix_size = static_cast<std::uint32_t>(eq - prefix);
+    if (!PushBinding(q + 1, prefix, prefix_size, ShortKey(prefix, prefix_size),
+                     std::string_view(eq + 2, static_cast<std::size_t>(close - (eq + 2))), binding_mark, bindings,
+                     cache, count, bloom0, bloom1)) {
+      ok = false;
+      break;
+    }
+    q = close + 1;
+  }
+  binding_count_ = count;
+  ns_bloom[0] = bloom0;
+  ns_bloom[1] = bloom1;
+  q_io = q;
+  return ok;
+}
+
+bool Pass::DeclareRunSse2(const char*& q, std::uint32_t binding_mark, std::uint64_t (&ns_bloom)[2]) {
+  return DeclareRunT<Sse2Simd>(q, binding_mark, ns_bloom);
+}
+
+#if defined(ONVIF_SCANNER_AVX2)
+bool Pass::DeclareRunAvx2(const char*& q, std::uint32_t binding_mark, std::uint64_t (&ns_bloom)[2]) {
+  return DeclareRunT<Avx2Simd>(q, binding_mark, ns_bloom);
+}
+#endif
+
+inline bool Pass::DeclareRun(const char*& q, std::uint32_t binding_mark, std::uint64_t (&ns_bloom)[2]) {
+#if defined(ONVIF_SCANNER_AVX2)
+  if (avx2_) return DeclareRunAvx2(q, binding_mark, ns_bloom);
+#endif
+  return DeclareRunSse2(q, binding_mark, ns_bloom);
+}
+#endif
 
 // Reads one attribute for RereadAttributes. q points at the name (q < end_);
 // on success q is just past the closing quote.
@@ -1399,12 +1815,12 @@ std::string_view Pass::DecodeToArena(std::string_view raw, bool keep) {
 
 // The innermost binding of the prefix [prefix, prefix + size), or nullptr.
 // limit bounds what may be read after the prefix.
-inline const Binding* Pass::Lookup(const char* prefix, std::size_t size, const char* limit) {
+inline Binding* Pass::Lookup(const char* prefix, std::size_t size, const char* limit) {
   if (size <= 8) [[likely]] {
     const std::uint64_t key = PrefixKey(prefix, size, limit);
     const PrefixCacheEntry& cached = state_.prefix_cache[CacheSlot(key)];
     if (cached.key == key && cached.index < binding_count_) {
-      const Binding& b = state_.bindings[cached.index];
+      Binding& b = state_.bindings[cached.index];
       if (b.key == key && b.prefix_size == size) return &b;
     }
   }
@@ -1412,10 +1828,10 @@ inline const Binding* Pass::Lookup(const char* prefix, std::size_t size, const c
 }
 
 // Lookup's slow path: scans the stack from the top and fills the cache.
-const Binding* Pass::FindBinding(const char* prefix, std::size_t size, const char* limit) {
+Binding* Pass::FindBinding(const char* prefix, std::size_t size, const char* limit) {
   const std::uint64_t key = PrefixKey(prefix, size, limit);
   for (std::uint32_t i = binding_count_; i-- > 0;) {
-    const Binding& b = state_.bindings[i];
+    Binding& b = state_.bindings[i];
     if (b.key == key && b.prefix_size == size &&
         (size <= 8 || std::memcmp(b.prefix + 8, prefix + 8, size - 8) == 0)) {
       if (size <= 8) state_.prefix_cache[CacheSlot(key)] = PrefixCacheEntry{key, i};
@@ -1661,6 +2077,38 @@ bool Pass::ResolveTypes(const Text& text, const char* at) {
   const char* const limit = p + value.size();
   // Raw text lies in the input, decoded text in the arena.
   const char* const load_limit = text.needs_decoding ? state_.arena.data() + state_.arena.size() : end_;
+#if defined(__SSE2__)
+  // Usual Types (a few QNames, up to 64 bytes): one classification, 16
+  // bytes at a time, finds every item and its ':' (bits past the value are
+  // ignored).
+  if (value.size() <= 64 && load_limit - p >= 64) {
+    std::uint64_t ws = 0;
+    std::uint64_t colons = 0;
+    for (std::size_t offset = 0; offset < value.size(); offset += 16) {
+      const __m128i x = Load128(p + offset);
+      const __m128i space = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, Splat(' ')), _mm_cmpeq_epi8(x, Splat('\n'))),
+                                         _mm_or_si128(_mm_cmpeq_epi8(x, Splat('\t')), _mm_cmpeq_epi8(x, Splat('\r'))));
+      ws |= std::uint64_t{MoveMask(space)} << offset;
+      colons |= std::uint64_t{MoveMask(_mm_cmpeq_epi8(x, Splat(':')))} << offset;
+    }
+    const std::uint64_t in_value = value.size() == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << value.size()) - 1;
+    ws &= in_value;
+    std::uint64_t item_bytes = ~ws & in_value;
+    while (item_bytes != 0) {
+      if (type_count_ == kMaxTypesPerEnvelope) return Fail(ScanError::kTooManyTypes, at);
+      const int start = std::countr_zero(item_bytes);
+      const std::uint64_t from_start = ~std::uint64_t{0} << start;
+      const std::uint64_t ws_after = ws & from_start;
+      const int stop = ws_after != 0 ? std::countr_zero(ws_after) : static_cast<int>(value.size());
+      const std::uint64_t colon_after = colons & from_start;
+      const int colon = colon_after != 0 ? std::countr_zero(colon_after) : 64;
+      AddQName(p + start, colon < stop ? p + colon : nullptr, p + stop, limit);
+      item_bytes = stop < 64 ? item_bytes & (~std::uint64_t{0} << stop) : 0;
+    }
+    e.types_count = static_cast<std::uint16_t>(type_count_ - e.types_begin);
+    return true;
+  }
+#endif
   for (;;) {
     while (p < limit && IsWs(*p)) ++p;
     if (p == limit) break;
@@ -1672,30 +2120,62 @@ bool Pass::ResolveTypes(const Text& text, const char* at) {
       if (colon == nullptr) colon = p;
       p = FindWsOrColon(p + 1, limit, load_limit);
     }
-    QName& qn = types_[type_count_++];
-    if (colon == nullptr) {
-      qn.prefix = std::string_view(item, 0);
-      qn.local = std::string_view(item, static_cast<std::size_t>(p - item));
-    } else {
-      qn.prefix = std::string_view(item, static_cast<std::size_t>(colon - item));
-      qn.local = std::string_view(colon + 1, static_cast<std::size_t>(p - (colon + 1)));
-    }
-    const Binding* b = Lookup(qn.prefix.data(), qn.prefix.size(), limit);
-    if (b != nullptr && b->ns_class != NsClass::kUnbound) {
-      qn.ns = b->uri;
-    } else if (Is(qn.prefix, "xml")) {
-      qn.ns = kNsXml;
-    } else {
-      qn.ns = {};  // unbound: tolerated, see the design note in scanner.h
-    }
+    AddQName(item, colon, p, limit);
   }
   e.types_count = static_cast<std::uint16_t>(type_count_ - e.types_begin);
   return true;
 }
 
+// Appends the QName [item, item_end) of Types, split at colon (nullptr: no
+// prefix), resolved against the bindings in scope. limit bounds reads.
+inline void Pass::AddQName(const char* item, const char* colon, const char* item_end, const char* limit) {
+  QName& qn = types_[type_count_++];
+  if (colon == nullptr) {
+    qn.prefix = std::string_view(item, 0);
+    qn.local = std::string_view(item, static_cast<std::size_t>(item_end - item));
+  } else {
+    qn.prefix = std::string_view(item, static_cast<std::size_t>(colon - item));
+    qn.local = std::string_view(colon + 1, static_cast<std::size_t>(item_end - (colon + 1)));
+  }
+  const Binding* b = Lookup(qn.prefix.data(), qn.prefix.size(), limit);
+  if (b != nullptr && b->ns_class != NsClass::kUnbound) {
+    qn.ns = b->uri;
+  } else if (Is(qn.prefix, "xml")) {
+    qn.ns = kNsXml;
+  } else {
+    qn.ns = {};  // unbound: tolerated, see the design note in scanner.h
+  }
+}
+
+// ---------------------------------------------------------------------------
+// SIMD dispatch.
+
+std::atomic<ScannerSimd>& SimdChoice() {
+  static std::atomic<ScannerSimd> choice{ScannerSimd::kAuto};
+  return choice;
+}
+
+bool CpuHasAvx2() {
+#if defined(ONVIF_SCANNER_AVX2)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+#else
+  return false;
+#endif
+}
+
+bool UseAvx2() {
+  static const bool has_avx2 = CpuHasAvx2();
+  return has_avx2 && SimdChoice().load(std::memory_order_relaxed) == ScannerSimd::kAuto;
+}
+
 }  // namespace
 
 struct Scanner::State : ScanState {};
+
+void SetScannerSimdForTesting(ScannerSimd simd) { SimdChoice().store(simd, std::memory_order_relaxed); }
+
+bool ScannerUsesAvx2() { return UseAvx2(); }
 
 // ---------------------------------------------------------------------------
 // Public API.
@@ -1775,7 +2255,7 @@ ScanResult Scanner::Scan(std::string_view datagram) {
   envelope_.entry_count_ = 0;
   envelope_.type_count_ = 0;
   Pass pass(datagram, *state_, envelope_, envelope_.entries_, envelope_.entry_count_, envelope_.types_,
-            envelope_.type_count_);
+            envelope_.type_count_, UseAvx2());
   return pass.Run();
 }
 
