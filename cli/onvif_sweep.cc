@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -33,6 +34,7 @@
 #include "engine/sweep/output.h"
 #include "engine/sweep/probe_variants.h"
 #include "engine/sweep/sweeper.h"
+#include "engine/sweep/targets.h"
 
 ABSL_FLAG(std::vector<std::string>, iface, {},
           "Interface to sweep (repeatable, or comma-separated). Default: every interface "
@@ -40,6 +42,14 @@ ABSL_FLAG(std::vector<std::string>, iface, {},
           "loopback only when named.");
 ABSL_FLAG(std::vector<std::string>, exclude, {},
           "Interface not to sweep (repeatable, or comma-separated).");
+ABSL_FLAG(std::string, target, "",
+          "Directed Probes: an IPv4 address or CIDR (repeatable, or comma-separated), probed "
+          "unicast on port 3702, for subnets multicast does not reach. Each is sent twice "
+          "(SOAP-over-UDP) unless it answered the first. With --target and no --iface no "
+          "multicast is sent.");
+ABSL_FLAG(int32_t, rate, 1000,
+          "Directed Probes per second, all targets together, 1..1000000; --timeout grows to "
+          "fit them unless given.");
 ABSL_FLAG(std::string, types, "",
           "One Probe per --types (repeatable), with every QName it lists (comma-separated): "
           "dn:NetworkVideoTransmitter, tds:Device, wsdp:Device or {namespace}Local; 'any' "
@@ -81,9 +91,9 @@ namespace {
 constexpr int kExitBadUsage = 2;
 constexpr int kExitShortfall = 3;
 
-constexpr const char* kFlagNames[] = {"iface",  "exclude", "types",   "scopes",  "filter",
-                                      "timeout", "quiet",  "repeat",  "rcvbuf",  "threads",
-                                      "backend", "format", "expect",  "seed"};
+constexpr const char* kFlagNames[] = {"iface",  "exclude", "target", "rate",    "types",   "scopes",
+                                      "filter", "timeout", "quiet",  "repeat",  "rcvbuf",  "threads",
+                                      "backend", "format", "expect", "seed"};
 
 std::string Usage() {
   std::string out =
@@ -109,14 +119,15 @@ std::string Usage() {
 }
 
 bool IsRepeatable(absl::string_view name) {
-  return name == "iface" || name == "exclude" || name == "scopes";
+  return name == "iface" || name == "exclude" || name == "scopes" || name == "target";
 }
 
 // Parses argv into the absl flags; repeatable flags accumulate into *lists
 // (split at commas), each --types into *types (whole: one Probe each).
 void ParseFlags(int argc, char** argv, std::vector<std::string>* ifaces,
                 std::vector<std::string>* excludes, std::vector<std::string>* scopes,
-                std::vector<std::string>* types) {
+                std::vector<std::string>* types, std::vector<std::string>* targets,
+                std::vector<std::string>* given) {
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (arg.size() < 2 || arg[0] != '-') UsageError(absl::StrCat("unexpected argument '", arg, "'"));
@@ -136,6 +147,7 @@ void ParseFlags(int argc, char** argv, std::vector<std::string>* ifaces,
       if (name == known) flag = absl::FindCommandLineFlag(known);
     }
     if (flag == nullptr) UsageError(absl::StrCat("unknown flag --", name));
+    given->emplace_back(name);
     if (!value.has_value()) {
       if (flag->IsOfType<bool>()) {
         value = "true";
@@ -151,7 +163,10 @@ void ParseFlags(int argc, char** argv, std::vector<std::string>* ifaces,
       continue;
     }
     if (IsRepeatable(name)) {
-      std::vector<std::string>* list = name == "iface" ? ifaces : name == "exclude" ? excludes : scopes;
+      std::vector<std::string>* list = name == "iface"     ? ifaces
+                                       : name == "exclude" ? excludes
+                                       : name == "target"  ? targets
+                                                           : scopes;
       for (absl::string_view item :
            absl::StrSplit(*value, ',', absl::SkipEmpty())) {
         list->emplace_back(item);
@@ -190,8 +205,8 @@ void Supervise(sweep::Sweeper& sweeper, const std::atomic<bool>& done, bool prog
 }
 
 int Main(int argc, char** argv) {
-  std::vector<std::string> ifaces, excludes, scopes, types;
-  ParseFlags(argc, argv, &ifaces, &excludes, &scopes, &types);
+  std::vector<std::string> ifaces, excludes, scopes, types, targets, given;
+  ParseFlags(argc, argv, &ifaces, &excludes, &scopes, &types, &targets, &given);
 
   sweep::SweepOptions options;
   options.interfaces.include = ifaces;
@@ -208,8 +223,23 @@ int Main(int argc, char** argv) {
     }
   }
   options.scopes = scopes;
+  if (!options.targets.empty() && std::find(given.begin(), given.end(), "timeout") == given.end()) {
+    // Room for every directed Probe twice at --rate, then the replies.
+    const double seconds = 2.0 * static_cast<double>(options.targets.size() * options.probes.size()) /
+                           static_cast<double>(options.target_rate);
+    options.timeout = std::max(options.timeout, absl::Seconds(seconds) + absl::Seconds(2));
+  }
   options.filter_replies = absl::GetFlag(FLAGS_filter);
   options.timeout = absl::GetFlag(FLAGS_timeout);
+  const std::int32_t rate = absl::GetFlag(FLAGS_rate);
+  if (rate < 1 || rate > 1'000'000) UsageError("--rate must be 1..1000000");
+  options.target_rate = rate;
+  if (!targets.empty()) {
+    absl::StatusOr<std::vector<net::IpAddress>> parsed = sweep::ParseTargets(targets);
+    if (!parsed.ok()) UsageError(std::string(parsed.status().message()));
+    options.targets = *std::move(parsed);
+    options.multicast = !ifaces.empty();
+  }
   options.quiet = absl::GetFlag(FLAGS_quiet);
   if (options.timeout <= absl::ZeroDuration()) UsageError("--timeout must be positive");
   if (options.quiet < absl::ZeroDuration()) UsageError("--quiet must not be negative");

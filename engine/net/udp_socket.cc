@@ -189,6 +189,23 @@ absl::StatusOr<BoundSocket> OpenProbeSocket(const Interface& iface, Family famil
   return Finish(setup, iface, family, std::move(out));
 }
 
+absl::StatusOr<BoundSocket> OpenUnicastProbeSocket(Family family, const SocketOptions& options, OsSysCalls& sys) {
+  Interface unicast;
+  unicast.name = "unicast";
+  if (family == Family::kIPv6) return Ipv6Stub("unicast probe socket", unicast);
+  Setup setup(unicast, sys);
+  BoundSocket out;
+  if (auto s = setup.Open(AF_INET); !s.ok()) return s;
+  if (auto s = setup.SizeReceiveBuffer(options.rcvbuf_bytes, &out); !s.ok()) return s;
+  if (auto s = setup.SetInt(SOL_SOCKET, SO_RXQ_OVFL, 1); !s.ok()) return s;
+  if (auto s = setup.SetInt(IPPROTO_IP, IP_PKTINFO, 1); !s.ok()) return s;
+  if (auto s = setup.Bind(SocketAddress(IpAddress::V4(in_addr{htonl(INADDR_ANY)}), options.port.value_or(0)));
+      !s.ok()) {
+    return s;
+  }
+  return Finish(setup, unicast, family, std::move(out));
+}
+
 absl::StatusOr<BoundSocket> OpenListenerSocket(const Interface& iface, Family family,
                                                const SocketOptions& options, OsSysCalls& sys) {
   if (family == Family::kIPv6) return Ipv6Stub("listener socket", iface);

@@ -97,6 +97,13 @@ absl::StatusOr<BoundSocket> OpenProbeSocket(const Interface& iface, Family famil
                                             const SocketOptions& options = {},
                                             OsSysCalls& sys = RealSysCalls());
 
+// OpenUnicastProbeSocket: what directed (unicast) Probes go out of and their
+// replies come back to: INADDR_ANY on an ephemeral port (the routing table
+// picks the interface per target), SO_RCVBUF, SO_RXQ_OVFL and IP_PKTINFO as
+// for probe sockets. interface_name is "unicast". IPv4 only for now.
+absl::StatusOr<BoundSocket> OpenUnicastProbeSocket(Family family, const SocketOptions& options = {},
+                                                   OsSysCalls& sys = RealSysCalls());
+
 absl::StatusOr<BoundSocket> OpenListenerSocket(const Interface& iface, Family family,
                                                const SocketOptions& options = {},
                                                OsSysCalls& sys = RealSysCalls());

@@ -22,6 +22,24 @@ bool RateLimiter::Allow(std::uint64_t source, std::int64_t now_ns) {
   return true;
 }
 
+bool IndexedRateLimiter::Allow(std::size_t index, std::int64_t now_ns) {
+  if (per_second_ == 0) return true;
+  Slot& slot = slots_[index];
+  if (slot.window_start_ns == INT64_MIN || now_ns - slot.window_start_ns >= kSecondNs) {
+    slot.window_start_ns = now_ns;
+    slot.count = 0;
+  }
+  if (slot.count >= per_second_) return false;
+  ++slot.count;
+  return true;
+}
+
+void ProbeHistory::Forget(std::string_view message_id, std::uint64_t context) {
+  const std::uint64_t hash = Mix64(std::hash<std::string_view>{}(message_id) ^ Mix64(context));
+  Slot& slot = slots_[hash & (kHistorySlots - 1)];
+  if (slot.hash == hash) slot.seen_ns = INT64_MIN;
+}
+
 bool ProbeHistory::SeenBefore(std::string_view message_id, std::uint64_t context, std::int64_t now_ns) {
   const std::uint64_t hash = Mix64(std::hash<std::string_view>{}(message_id) ^ Mix64(context));
   Slot& slot = slots_[hash & (kHistorySlots - 1)];

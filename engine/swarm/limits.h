@@ -58,12 +58,32 @@ class RateLimiter {
   std::array<Slot, kRateSlots> slots_{};
 };
 
+// The same budget per camera, exact (one window per index): for directed
+// Probes, where each camera is a device of its own.
+class IndexedRateLimiter {
+ public:
+  IndexedRateLimiter(std::uint32_t per_second, std::size_t count) : per_second_(per_second), slots_(count) {}
+  // index < count.
+  bool Allow(std::size_t index, std::int64_t now_ns);
+
+ private:
+  struct Slot {
+    std::int64_t window_start_ns = INT64_MIN;
+    std::uint32_t count = 0;
+  };
+  std::uint32_t per_second_;
+  std::vector<Slot> slots_;
+};
+
 class ProbeHistory {
  public:
   explicit ProbeHistory(std::int64_t window_ns) : window_ns_(window_ns) {}
   // True when (message_id, context) was recorded within the window before
   // now_ns (a retransmission); otherwise records it and returns false.
   bool SeenBefore(std::string_view message_id, std::uint64_t context, std::int64_t now_ns);
+  // Drops the record of a Probe that was not answered after all (no room to
+  // answer it), so its retransmission gets the answer.
+  void Forget(std::string_view message_id, std::uint64_t context);
 
  private:
   struct Slot {

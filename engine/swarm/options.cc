@@ -15,6 +15,13 @@ std::uint64_t Ipv4Range::HostCount() const {
   return prefix_length >= 31 ? size : size - 2;  // no network / broadcast address
 }
 
+std::optional<std::uint32_t> Ipv4Range::IndexOf(in_addr host) const {
+  const std::uint32_t first = prefix_length >= 31 ? network : network + 1;
+  const std::uint32_t address = ntohl(host.s_addr);
+  if (address < first || address - first >= HostCount()) return std::nullopt;
+  return address - first;
+}
+
 in_addr Ipv4Range::Host(std::uint32_t index) const {
   const std::uint32_t first = prefix_length >= 31 ? network : network + 1;
   in_addr out;

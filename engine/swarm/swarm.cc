@@ -105,7 +105,8 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
       : options_(options),
         rng_(static_cast<std::uint64_t>(MonotonicNs()) ^ (static_cast<std::uint64_t>(getpid()) << 32)),
         rate_limiter_(options.rate_limit),
-        history_(absl::ToInt64Nanoseconds(options.duplicate_window)) {}
+        history_(absl::ToInt64Nanoseconds(options.duplicate_window)),
+        camera_rate_limiter_(options.rate_limit, options.addresses ? options.cameras : 0) {}
 
   ~SwarmImpl() override {
     if (loop_) {
@@ -151,6 +152,8 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
 
   void HandleProbe(const io::Datagram& datagram, const wsd::Envelope& env, std::int64_t now_ns);
   void RunJob(std::size_t job_index);
+  // A directed Probe to camera `camera`'s own address: its reply, now.
+  void AnswerDirected(const io::Datagram& datagram, std::string_view message_id, std::uint32_t camera);
   // Sends up to `count` replies of the job starting at job.next.
   Send SendReplies(Job& job, std::size_t end);
   void SendAnnouncements(bool hello, std::size_t first, std::size_t count);
@@ -205,6 +208,8 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   FastRng rng_;
   RateLimiter rate_limiter_;
   ProbeHistory history_;
+  IndexedRateLimiter camera_rate_limiter_;
+  std::string directed_relates_to_;
   std::array<Job, kMaxJobs> jobs_;
   std::vector<std::uint32_t> scratch_cameras_;
   std::vector<std::uint32_t> scratch_due_;
@@ -364,8 +369,22 @@ void SwarmImpl::HandleProbe(const io::Datagram& datagram, const wsd::Envelope& e
     ++counters_.duplicates;
     if (!options_.answer_retransmissions) return;
   }
-  if (!rate_limiter_.Allow(SourceKey(datagram.peer), now_ns)) {
+  // A directed Probe is for the camera at its destination: with --addresses
+  // only that camera answers, and its rate limit is its own.
+  const bool unicast = !datagram.destination.empty() && !IsMulticast(datagram.destination);
+  std::optional<std::uint32_t> addressed;
+  if (unicast && options_.addresses && datagram.destination.ip().family() == net::Family::kIPv4) {
+    addressed = options_.addresses->IndexOf(datagram.destination.ip().v4());
+    if (!addressed.has_value() || *addressed >= options_.cameras) {
+      ++counters_.not_matched;
+      return;
+    }
+  }
+  const bool allowed = addressed.has_value() ? camera_rate_limiter_.Allow(*addressed, now_ns)
+                                             : rate_limiter_.Allow(SourceKey(datagram.peer), now_ns);
+  if (!allowed) {
     ++counters_.rate_limited;
+    history_.Forget(message_id, context);
     return;
   }
   const wsd::Entry& probe = env.entries()[0];
@@ -390,20 +409,32 @@ void SwarmImpl::HandleProbe(const io::Datagram& datagram, const wsd::Envelope& e
       break;
     }
   }
-  if (job == nullptr) {
+  if (job == nullptr && !addressed.has_value()) {
     ++counters_.busy;
+    history_.Forget(message_id, context);
+    return;
+  }
+  const bool all =
+      probe_scopes.find_first_not_of(" \t\r\n") == std::string_view::npos && rule != wsd::MatchRule::kNone;
+  const auto scopes_match = [&](std::uint32_t i) {
+    if (all) return true;
+    const std::span<const std::string_view> scopes(scopes_.data() + scope_offsets_[i],
+                                                   scope_offsets_[i + 1] - scope_offsets_[i]);
+    return wsd::ScopesMatch(probe_scopes, match_by, scopes) == wsd::MatchResult::kMatch;
+  };
+  if (addressed.has_value()) {
+    // One camera, answered at once (APP_MAX_DELAY is for multicast Probes).
+    if (!scopes_match(*addressed)) {
+      ++counters_.not_matched;
+      return;
+    }
+    ++counters_.answered;
+    AnswerDirected(datagram, message_id, *addressed);
     return;
   }
   std::size_t count = 0;
-  const bool all =
-      probe_scopes.find_first_not_of(" \t\r\n") == std::string_view::npos && rule != wsd::MatchRule::kNone;
   for (std::uint32_t i = 0; i < options_.cameras; ++i) {
-    if (!all) {
-      const std::span<const std::string_view> scopes(scopes_.data() + scope_offsets_[i],
-                                                     scope_offsets_[i + 1] - scope_offsets_[i]);
-      if (wsd::ScopesMatch(probe_scopes, match_by, scopes) != wsd::MatchResult::kMatch) continue;
-    }
-    job->cameras[count++] = i;
+    if (scopes_match(i)) job->cameras[count++] = i;
   }
   if (count == 0) {
     ++counters_.not_matched;
@@ -424,6 +455,24 @@ void SwarmImpl::HandleProbe(const io::Datagram& datagram, const wsd::Envelope& e
   // From a timer, not here: a storm of 100,000 replies should not hold up
   // the rest of this receive batch.
   loop_->AddTimer(absl::ZeroDuration(), [this, job_index] { RunJob(job_index); });
+}
+
+void SwarmImpl::AnswerDirected(const io::Datagram& datagram, std::string_view message_id, std::uint32_t camera) {
+  const Listener& listener = listeners_[datagram.socket_tag];
+  directed_relates_to_.clear();
+  wsd::AppendXmlEscaped(message_id, &directed_relates_to_);
+  sockaddr_storage peer;
+  const socklen_t peer_length = datagram.peer.ToSockaddr(peer);
+  WriteMessageId(rng_, ids_[0].data());
+  replies_.Fill(camera, {ids_[0].data(), ids_[0].size()}, directed_relates_to_, CameraHostPort(camera, listener),
+                iovecs_[0].data());
+  PrepareMessage(messages_[0].msg_hdr, &peer, peer_length, iovecs_[0].data(), kReplyIovecs, controls_[0].data(),
+                 listener.ifindex, CameraAddress(camera, listener));
+  if (sendmsg(listener.socket.fd.get(), &messages_[0].msg_hdr, MSG_DONTWAIT) < 0) {
+    ++counters_.send_errors;
+    return;
+  }
+  ++counters_.replies_sent;
 }
 
 void SwarmImpl::RunJob(std::size_t job_index) {

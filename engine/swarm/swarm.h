@@ -70,6 +70,8 @@ struct Ipv4Range {
   int prefix_length = 32;
   std::uint64_t HostCount() const;
   in_addr Host(std::uint32_t index) const;  // index < HostCount()
+  // The index whose Host() is `host`, or nullopt outside the range.
+  std::optional<std::uint32_t> IndexOf(in_addr host) const;
 
   // "a.b.c.d/len"; errors name what is wrong.
   static absl::StatusOr<Ipv4Range> Parse(std::string_view cidr);

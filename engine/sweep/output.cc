@@ -64,6 +64,7 @@ void WriteStatsFields(base::JsonWriter& json, const SweepStats& stats) {
     json.KeyString("name", iface.name);
     json.KeyString("address", iface.address);
     json.KeyUint("probes_sent", c.probes_sent);
+    json.KeyUint("send_errors", c.send_errors);
     json.KeyUint("datagrams", c.datagrams);
     json.KeyUint("matches", c.matches);
     json.KeyUint("new", c.new_devices);

@@ -8,7 +8,7 @@
 //            "interfaces":[names],
 //            "addresses":[source IPs],"first_seen_ms"}
 //   stats:  {"elapsed_ms","cpu_us","backend","unresolved","interfaces":[{"name","address",
-//            "probes_sent","datagrams","matches","new","duplicates","malformed","unrelated",
+//            "probes_sent","send_errors","datagrams","matches","new","duplicates","malformed","unrelated",
 //            "truncated","kernel_drops","resolves_sent","resolved","rcvbuf"}]}
 
 #ifndef ONVIF_ENGINE_SWEEP_OUTPUT_H_

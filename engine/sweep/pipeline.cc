@@ -1,4 +1,5 @@
 #include "engine/sweep/pipeline.h"
+#include "engine/sweep/targets.h"
 
 #include <algorithm>
 #include <cstring>
@@ -57,14 +58,22 @@ ReplyPipeline::ReplyPipeline(dedup::SeenTable& seen, DeviceStore& store, Pipelin
   for (const SentProbe& probe : options_.probes) variant_of_message_id_.emplace(probe.message_id, probe.variant);
 }
 
-int ReplyPipeline::RelatedVariant(const wsd::Envelope& envelope) {
+int ReplyPipeline::RelatedVariant(const wsd::Envelope& envelope, unsigned interface_index) {
   if (envelope.kind != wsd::MessageKind::kProbeMatches || !envelope.relates_to.present) {
     return -1;
   }
   const std::string_view relates_to =
       envelope.relates_to.Get({field_scratch_.get(), kScratchBytes});
   const auto it = variant_of_message_id_.find(base::ToAbsl(relates_to));
-  return it == variant_of_message_id_.end() ? -1 : static_cast<int>(it->second);
+  if (it != variant_of_message_id_.end()) return static_cast<int>(it->second);
+  if (options_.unicast_id_prefix.empty() || interface_index != options_.unicast_interface) return -1;
+  const std::optional<UnicastProbeRef> ref = ParseUnicastMessageId(options_.unicast_id_prefix, relates_to);
+  if (!ref.has_value() || ref->variant >= options_.variant_count || options_.unicast_answered == nullptr ||
+      ref->target >= options_.unicast_answered->size()) {
+    return -1;
+  }
+  (*options_.unicast_answered)[ref->target] = 1;
+  return static_cast<int>(ref->variant);
 }
 
 bool ReplyPipeline::PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry, unsigned variant) {
@@ -128,7 +137,7 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned i
     ProcessResolveMatches(envelope, counters, interface_index, peer_fingerprint, peer_ip);
     return;
   }
-  const int variant = RelatedVariant(envelope);
+  const int variant = RelatedVariant(envelope, interface_index);
   if (variant < 0) {
     ++counters.unrelated;
     return;

@@ -74,6 +74,13 @@ struct PipelineOptions {
   // Our Probes (one per interface and variant): a ProbeMatches must relate
   // to one of them.
   std::vector<SentProbe> probes;
+  // Directed Probes (targets.h): their MessageIDs start with this prefix and
+  // name (variant, target); replies on `unicast_interface` mark the target
+  // answered. Empty prefix: none.
+  std::string unicast_id_prefix;
+  unsigned variant_count = 0;  // Probe variants; bounds a directed Probe's variant
+  unsigned unicast_interface = 0;
+  std::vector<std::uint8_t>* unicast_answered = nullptr;
   // Dense interface index -> name; also sizes the counters.
   std::vector<std::string> interface_names;
   // Reply filter: when set, a match must have every type of the variant it
@@ -127,7 +134,7 @@ class ReplyPipeline {
 
  private:
   // The variant of our Probe the envelope answers, or -1.
-  int RelatedVariant(const wsd::Envelope& envelope);
+  int RelatedVariant(const wsd::Envelope& envelope, unsigned interface_index);
   bool PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry, unsigned variant);
   // A ResolveMatches answering one of our Resolves.
   void ProcessResolveMatches(const wsd::Envelope& envelope, InterfaceCounters& counters, unsigned interface_index,

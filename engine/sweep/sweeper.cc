@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "engine/net/udp_socket.h"
 #include "engine/sweep/device_store.h"
 #include "engine/sweep/pipeline.h"
+#include "engine/sweep/targets.h"
 #include "engine/sweep/xaddr_rank.h"
 
 namespace onvif::sweep {
@@ -54,10 +56,26 @@ struct Sweeper::Interface {
   std::vector<std::string> probes;       // built once; every send re-sends these bytes
   sockaddr_storage group{};
   socklen_t group_length = 0;
+  bool unicast = false;  // the directed-Probe socket, not an interface
   std::uint64_t probes_sent = 0;
   std::uint64_t resolves_sent = 0;
   std::uint64_t send_errors = 0;
   io::SocketCounters loop_counters;
+};
+
+// Directed Probes: owned by the worker of the unicast socket (its timers and
+// its pipeline are the only users), so no locking.
+struct Sweeper::Unicast {
+  std::string id_prefix;                 // targets.h: MessageIDs name (variant, target)
+  std::vector<std::uint8_t> answered;    // per target
+  std::uint64_t next_pair = 0;           // next (target, variant) first send, target-major
+  struct Retry {
+    absl::Time due;
+    std::uint64_t pair;
+  };
+  std::deque<Retry> retries;
+  Interface* iface = nullptr;
+  absl::BitGen gen;
 };
 
 // What the workers share.
@@ -112,9 +130,17 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
   if (options.threads < 0 || options.rcvbuf_bytes < 0 || options.max_devices == 0) {
     return absl::InvalidArgumentError("threads, rcvbuf and max_devices must not be negative");
   }
-  absl::StatusOr<std::vector<net::Interface>> listed = net::ListInterfaces(options.interfaces);
+  if (!options.multicast && options.targets.empty()) {
+    return absl::InvalidArgumentError("no multicast and no --target: nothing to probe");
+  }
+  if (options.targets.size() > kMaxTargets || options.target_rate < 1 || options.target_rate > 1'000'000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxTargets, " targets, at 1..1000000 Probes per second"));
+  }
+  absl::StatusOr<std::vector<net::Interface>> listed =
+      options.multicast ? net::ListInterfaces(options.interfaces) : std::vector<net::Interface>{};
   if (!listed.ok()) return listed.status();
-  if (listed->size() > dedup::kMaxInterfaces) {
+  if (listed->size() + (options.targets.empty() ? 0 : 1) > dedup::kMaxInterfaces) {
     return absl::InvalidArgumentError(absl::StrCat(
         listed->size(), " interfaces selected; a sweep takes at most ", dedup::kMaxInterfaces,
         " (the seen-table's interface mask): use --iface / --exclude"));
@@ -149,6 +175,22 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
                                               wsd::ProbeSpec{.types = variant.types, .scopes = opts.scopes}));
     }
     entry->group_length = group.ToSockaddr(entry->group);
+    sweeper->interfaces_.push_back(std::move(entry));
+  }
+  if (!opts.targets.empty()) {
+    absl::StatusOr<net::BoundSocket> socket = net::OpenUnicastProbeSocket(
+        net::Family::kIPv4, socket_options, opts.sys != nullptr ? *opts.sys : net::RealSysCalls());
+    if (!socket.ok()) return socket.status();
+    auto entry = std::make_unique<Interface>();
+    entry->index = static_cast<unsigned>(sweeper->interfaces_.size());
+    entry->name = "unicast";
+    entry->unicast = true;
+    entry->socket = *std::move(socket);
+    auto unicast = std::make_unique<Unicast>();
+    unicast->id_prefix = NewUnicastIdPrefix(gen);
+    unicast->answered.assign(opts.targets.size(), 0);
+    unicast->iface = entry.get();
+    sweeper->unicast_ = std::move(unicast);
     sweeper->interfaces_.push_back(std::move(entry));
   }
   if (sweeper->interfaces_.empty()) {
@@ -198,6 +240,51 @@ void Sweeper::SendResolves(Worker& worker) {
     send();
     // SOAP-over-UDP: the same bytes once more, rand[50, 250] ms later.
     worker.loop->AddTimer(absl::Milliseconds(absl::Uniform(worker.gen, 50, 250)), send);
+  }
+}
+
+void Sweeper::SendTargetProbes(Worker& worker) {
+  Unicast& u = *unicast_;
+  Interface& iface = *u.iface;
+  net::OsSysCalls& sys = options_.sys != nullptr ? *options_.sys : net::RealSysCalls();
+  const absl::Time start = absl::FromUnixNanos(shared_->start_ns.load());
+  const std::uint64_t variants = options_.probes.size();
+  const std::uint64_t pairs = options_.targets.size() * variants;
+  constexpr absl::Duration kTick = absl::Milliseconds(10);
+  // Probes per tick at the rate, at least one.
+  const std::uint64_t budget = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(options_.target_rate) / 100);
+  const absl::Time now = absl::Now();
+  const auto send = [&](std::uint64_t pair) {
+    const std::uint64_t target = pair / variants;
+    const auto variant = static_cast<unsigned>(pair % variants);
+    const std::string probe =
+        wsd::BuildProbe(UnicastMessageId(u.id_prefix, variant, target),
+                        wsd::ProbeSpec{.types = options_.probes[variant].types, .scopes = options_.scopes});
+    sockaddr_storage to;
+    const socklen_t to_length = net::SocketAddress(options_.targets[target], net::kWsdPort).ToSockaddr(to);
+    const net::SysCallResult sent = sys.SendTo(iface.socket.fd.get(), probe.data(), probe.size(), 0,
+                                               reinterpret_cast<const sockaddr*>(&to), to_length);
+    ++(sent.ok() ? iface.probes_sent : iface.send_errors);
+  };
+  std::uint64_t sent = 0;
+  // Retransmissions that are due first (skipped once the target answered),
+  // then first sends.
+  while (sent < budget && !u.retries.empty() && u.retries.front().due <= now) {
+    const std::uint64_t pair = u.retries.front().pair;
+    u.retries.pop_front();
+    if (u.answered[pair / variants] != 0) continue;
+    send(pair);
+    ++sent;
+  }
+  while (sent < budget && u.next_pair < pairs) {
+    send(u.next_pair);
+    u.retries.push_back({now + absl::Milliseconds(absl::Uniform(u.gen, 50, 250)), u.next_pair});
+    ++u.next_pair;
+    ++sent;
+  }
+  if (sent > 0) RaiseTo(shared_->last_resolve_ms, absl::ToInt64Milliseconds(absl::Now() - start));
+  if (u.next_pair < pairs || !u.retries.empty()) {
+    worker.loop->AddTimer(now + kTick, [this, &worker] { SendTargetProbes(worker); });
   }
 }
 
@@ -255,6 +342,12 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     PipelineOptions pipeline_options;
     pipeline_options.probes = probes;
     pipeline_options.interface_names = names;
+    if (unicast_ != nullptr) {
+      pipeline_options.unicast_id_prefix = unicast_->id_prefix;
+      pipeline_options.variant_count = static_cast<unsigned>(options_.probes.size());
+      pipeline_options.unicast_interface = unicast_->iface->index;
+      pipeline_options.unicast_answered = &unicast_->answered;
+    }
     if (options_.filter_replies) {
       pipeline_options.filter = true;
       for (const ProbeVariant& variant : options_.probes) {
@@ -291,6 +384,10 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
           }
         }
       });
+    }
+    if (unicast_ != nullptr &&
+        std::find(worker->interfaces.begin(), worker->interfaces.end(), unicast_->iface) != worker->interfaces.end()) {
+      worker->loop->AddTimer(start, [this, worker = worker.get()] { SendTargetProbes(*worker); });
     }
     ArmEndTimer(*worker);
     workers_.push_back(std::move(worker));

@@ -64,6 +64,15 @@ struct SweepOptions {
   // The Probes sent on every interface (1..kMaxProbeVariants).
   std::vector<ProbeVariant> probes = DefaultProbeVariants();
   std::vector<std::string> scopes;  // Probe Scopes (MatchBy rfc3986, the default)
+  // Multicast Probes on the selected interfaces. false: only directed Probes.
+  bool multicast = true;
+  // Directed Probes (targets.h): every variant unicast to port 3702 of each
+  // address, paced at target_rate Probes per second (all targets together),
+  // sent twice (SOAP-over-UDP unicast: one retransmission rand[50, 250] ms
+  // later) unless the target answered the first. Replies come back to one
+  // unicast socket, reported as the interface "unicast".
+  std::vector<net::IpAddress> targets;
+  int target_rate = 1000;
   // Also drop replies whose Types / Scopes do not satisfy the Probe they
   // answer (for devices that ignore the Probe's filter).
   bool filter_replies = false;
@@ -124,6 +133,8 @@ class Sweeper {
   // Sends a Resolve (and one retransmission) for each endpoint the worker's
   // pipeline found without XAddrs.
   void SendResolves(Worker& worker);
+  // One pacing tick of the directed Probes; re-arms itself until all are sent.
+  void SendTargetProbes(Worker& worker);
   // The schedule's last send or the last Resolve sent, whichever is later.
   absl::Duration LastSendOffset() const;
 
@@ -131,6 +142,8 @@ class Sweeper {
   std::vector<std::string> warnings_;
   std::vector<std::unique_ptr<Interface>> interfaces_;
   std::vector<absl::Duration> send_offsets_;  // the schedule, drawn at Create
+  struct Unicast;
+  std::unique_ptr<Unicast> unicast_;  // directed Probes; null without targets
   std::unique_ptr<Shared> shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool ran_ = false;

@@ -88,7 +88,7 @@ struct Device {
 
 struct IfaceStats {
   std::string name;
-  std::int64_t probes_sent = -1, datagrams = -1, matches = -1, new_devices = -1, duplicates = -1,
+  std::int64_t probes_sent = -1, send_errors = -1, datagrams = -1, matches = -1, new_devices = -1, duplicates = -1,
                malformed = -1, unrelated = -1, truncated = -1, kernel_drops = -1, rcvbuf = -1,
                resolves_sent = -1, resolved = -1;
 };
@@ -175,6 +175,7 @@ bool ReadSweepJson(const std::string& text, SweepOutput& out, std::string* error
     const Json* name = i.Find("name");
     s.name = name == nullptr ? "" : name->str();
     s.probes_sent = get("probes_sent");
+    s.send_errors = get("send_errors");
     s.datagrams = get("datagrams");
     s.matches = get("matches");
     s.new_devices = get("new");
@@ -581,6 +582,56 @@ TEST_P(SweepSwarmTest, NoXAddrsCamerasAreResolved) {
   EXPECT_EQ(out.Sum(&IfaceStats::resolves_sent), 2 * kCameras) << out.Summary();
   ASSERT_EQ(swarm_stats.size(), 1u);
   EXPECT_EQ(Stat(swarm_stats[0], "resolves_answered"), 2 * kCameras);
+}
+
+// Directed Probes: with the host's multicast route removed, --target over a
+// /24 where 200 cameras live at their own addresses finds each of them over
+// unicast alone (no --iface: no multicast is sent), each answered by the one
+// camera its address belongs to; a target that answered is not probed again.
+TEST_P(SweepSwarmTest, UnicastTargetsWithoutMulticastRoute) {
+  constexpr std::int64_t kCameras = 200;
+  constexpr std::int64_t kTargets = 254;  // 10.100.0.0/24
+  lab::LabOptions options;
+  options.nics = 1;
+  options.addresses_per_nic = kCameras;
+  ASSERT_NO_FATAL_FAILURE(Up(options));
+  ASSERT_TRUE(lab::RunChecked({"ip", "-n", lab_->HostNamespace(), "route", "del", "224.0.0.0/4"}).ok());
+  std::map<std::string, Expected> expected;
+  ASSERT_NO_FATAL_FAILURE(StartSwarm(0, {"--cameras", std::to_string(kCameras), "--seed", "12", "--addresses",
+                                         "10.100.0.0/16", "--rate-limit", "2"}));
+  ASSERT_NO_FATAL_FAILURE(AddExpected(expected, 12, 0, kCameras));
+  SweepOutput out;
+  ASSERT_NO_FATAL_FAILURE(Sweep({"--target", "10.100.0.0/24", "--rate", "2000"}, out));
+  const std::vector<Json> swarm_stats = StopSwarms();
+
+  EXPECT_EQ(static_cast<std::int64_t>(out.devices.size()), kCameras) << out.Summary();
+  ExpectEveryDevice(out, [&](const Device& d) -> std::string {
+    const auto it = expected.find(d.endpoint);
+    if (it == expected.end()) return "not a camera of seed 12";
+    const std::string want = lab::Lab::ExtraAddress(0, static_cast<int>(it->second.index) + 1);
+    if (d.addresses != std::vector<std::string>{want}) return "addresses " + Joined(d.addresses);
+    if (d.interfaces != std::vector<std::string>{"unicast"}) return "interfaces " + Joined(d.interfaces);
+    if (d.answered != std::vector<std::string>{"dn:NetworkVideoTransmitter", "tds:Device"}) {
+      return "answered " + Joined(d.answered);
+    }
+    return "";
+  });
+  ASSERT_EQ(out.interfaces.size(), 1u) << "no multicast interface without --iface: " << out.Summary();
+  EXPECT_EQ(out.interfaces[0].name, "unicast");
+  // Every (target, variant) once; again only for the 54 silent addresses
+  // (whose sends the kernel may refuse while ARP fails: send_errors).
+  const std::int64_t first_sends = kTargets * kVariants;
+  const std::int64_t attempts = out.interfaces[0].probes_sent + out.interfaces[0].send_errors;
+  EXPECT_GE(attempts, first_sends + (kTargets - kCameras) * kVariants) << out.Summary();
+  // Answered targets are not probed again (a slow answer may still let one
+  // retransmission through).
+  EXPECT_LT(attempts, first_sends + (kTargets - kCameras) * kVariants + 20) << out.Summary();
+  ASSERT_EQ(swarm_stats.size(), 1u);
+  // Each camera answered its own two Probes, under its own rate limit (2 per
+  // second: one swarm-wide budget would have refused all but two).
+  EXPECT_EQ(Stat(swarm_stats[0], "answered"), kVariants * kCameras);
+  EXPECT_EQ(Stat(swarm_stats[0], "replies_sent"), kVariants * kCameras);
+  EXPECT_EQ(Stat(swarm_stats[0], "rate_limited"), 0);
 }
 
 // 4. 20% loss on the camera side (nft drops 20% of the replies leaving the

@@ -65,9 +65,9 @@ constexpr char kDeviceB[] =
     R"("interfaces":["n1"],"addresses":["10.77.1.2"],"first_seen_ms":140)";
 constexpr char kStats[] =
     R"("elapsed_ms":1234,"cpu_us":5678,"backend":"uring","unresolved":0,"interfaces":[)"
-    R"({"name":"n0","address":"10.77.0.1:40000","probes_sent":4,"datagrams":4,"matches":4,"new":1,)"
+    R"({"name":"n0","address":"10.77.0.1:40000","probes_sent":4,"send_errors":0,"datagrams":4,"matches":4,"new":1,)"
     R"("duplicates":3,"malformed":0,"unrelated":0,"truncated":0,"kernel_drops":0,"resolves_sent":0,"resolved":0,"rcvbuf":16777216},)"
-    R"({"name":"n1","address":"10.77.1.1:40001","probes_sent":4,"datagrams":9,"matches":8,"new":1,)"
+    R"({"name":"n1","address":"10.77.1.1:40001","probes_sent":4,"send_errors":0,"datagrams":9,"matches":8,"new":1,)"
     R"("duplicates":7,"malformed":1,"unrelated":0,"truncated":0,"kernel_drops":2,"resolves_sent":0,"resolved":0,"rcvbuf":425984}])";
 
 TEST(OutputTest, Json) {

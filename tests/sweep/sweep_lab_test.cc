@@ -277,6 +277,9 @@ TEST(SweepCliTest, BadFlagsExit2WithAMessage) {
         "--types", "any", "--types", "any", "--types", "any"},
        "at most 8 --types"},
       {{"--backend", "uring2"}, "--backend must be"},
+      {{"--target", "cam.local"}, "expected an IPv4 address or CIDR"},
+      {{"--target", "10.0.0.0/8"}, "more than 65536"},
+      {{"--target", "10.0.0.1", "--rate", "0"}, "--rate must be"},
       {{"--threads"}, "--threads needs a value"},
       {{"stray"}, "unexpected argument"},
   };
