@@ -47,9 +47,24 @@ void ReplyStore::Reserve(std::size_t cameras, std::size_t bytes_each) {
   arena_.reserve(cameras * bytes_each);
 }
 
+void ReplyStore::Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence,
+                     const std::function<void(std::string&)>& restyle) {
+  wsd::RenderedMessage rendered = wsd::RenderProbeMatches(wsd::NewMessageId(), "", app_sequence, {&device, 1});
+  const std::string message_id = rendered.bytes.substr(rendered.message_id_offset, rendered.message_id_size);
+  restyle(rendered.bytes);
+  // Find the pieces again: the MessageID value is unique, RelatesTo is empty.
+  rendered.message_id_offset = rendered.bytes.find(message_id);
+  const std::size_t relates_to = rendered.bytes.find("RelatesTo>");
+  assert(rendered.message_id_offset != std::string::npos && relates_to != std::string::npos);
+  rendered.relates_to_offset = relates_to + std::string_view("RelatesTo>").size();
+  AddRendered(rendered);
+}
+
 void ReplyStore::Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence) {
-  const wsd::RenderedMessage rendered =
-      wsd::RenderProbeMatches(wsd::NewMessageId(), "", app_sequence, {&device, 1});
+  AddRendered(wsd::RenderProbeMatches(wsd::NewMessageId(), "", app_sequence, {&device, 1}));
+}
+
+void ReplyStore::AddRendered(const wsd::RenderedMessage& rendered) {
   const std::size_t found = rendered.bytes.find(kHostMarker, rendered.relates_to_offset);
   const bool has_host = found != std::string::npos;
   const std::size_t host = has_host ? found : rendered.bytes.size();

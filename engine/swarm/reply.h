@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,6 +60,11 @@ class ReplyStore {
   // host of its XAddr (Describe(camera, kHostMarker)), or has no XAddr that
   // names it (no XAddrs at all: the host piece is then sent empty).
   void Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence);
+  // The same, the rendered envelope rewritten by `restyle` first (other
+  // prefixes, SOAP 1.1: quirks of real devices). restyle must keep the
+  // MessageID value and leave the RelatesTo element empty.
+  void Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence,
+           const std::function<void(std::string&)>& restyle);
   std::size_t size() const { return replies_.size(); }
   std::size_t arena_bytes() const { return arena_.size(); }
 
@@ -69,6 +75,7 @@ class ReplyStore {
             std::string_view host_port, iovec* iov) const;
 
  private:
+  void AddRendered(const wsd::RenderedMessage& rendered);
   struct Reply {
     std::uint32_t begin = 0;       // in arena_
     std::uint32_t message_id = 0;  // offsets relative to begin

@@ -173,6 +173,29 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
         .substr(host_port_offsets_[camera], host_port_offsets_[camera + 1] - host_port_offsets_[camera]);
   }
 
+  // soap11 / prefixes: rewrites the builder's s:, a:, d: envelope.
+  void Restyle(std::string& bytes) const {
+    const auto replace_all = [&bytes](std::string_view from, std::string_view to) {
+      for (std::size_t at = bytes.find(from); at != std::string::npos; at = bytes.find(from, at + to.size())) {
+        bytes.replace(at, from.size(), to);
+      }
+    };
+    if (options_.quirks.soap11) replace_all(wsd::kNsSoap12, wsd::kNsSoap11);
+    if (options_.quirks.prefixes) {
+      replace_all("<s:", "<SOAP-ENV:");
+      replace_all("</s:", "</SOAP-ENV:");
+      replace_all("xmlns:s=", "xmlns:SOAP-ENV=");
+      replace_all("<a:", "<wsa:");
+      replace_all("</a:", "</wsa:");
+      replace_all("xmlns:a=", "xmlns:wsa=");
+      // The discovery namespace becomes the default one (declared on the
+      // Envelope, so it also covers the AppSequence header).
+      replace_all("<d:", "<");
+      replace_all("</d:", "</");
+      replace_all("xmlns:d=", "xmlns=");
+    }
+  }
+
   // What camera `camera` says about itself in ProbeMatches and Hello, its
   // XAddr on host_port (none with the no-xaddrs quirk).
   wsd::DeviceDescription CameraDescription(std::uint32_t camera, std::string_view host_port) const {
@@ -183,6 +206,14 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   // What it says in a ResolveMatch: always its XAddrs.
   wsd::DeviceDescription ResolvedDescription(std::uint32_t camera, std::string_view host_port) const {
     wsd::DeviceDescription d = Describe(cameras_[camera], host_port, options_.types);
+    if (options_.quirks.oversize) {
+      // 52 more scopes of ~150 bytes: a ProbeMatches of ~9 KB whose Scopes
+      // stay under the 8 KiB a single field may have.
+      for (int k = 0; k < 52; ++k) {
+        d.scopes.push_back(absl::StrCat("onvif://www.onvif.org/extension/", camera, "/", k, "/",
+                                        std::string(110, static_cast<char>('a' + k % 26))));
+      }
+    }
     if (options_.quirks.multi_xaddr) {
       d.xaddrs.insert(d.xaddrs.begin(),
                       {absl::StrCat("http://169.254.", (camera >> 8) & 0xFF, ".", camera & 0xFF, base::ToAbsl(kDeviceServicePath)),
@@ -298,8 +329,14 @@ absl::Status SwarmImpl::Init() {
   scope_offsets_.push_back(0);
   for (std::uint32_t i = 0; i < options_.cameras; ++i) {
     cameras_.push_back(MakeIdentity(options_.seed, i));
+    if (options_.quirks.duplicate_epr && i % 2 == 1) cameras_.back().endpoint = cameras_[i - 1].endpoint;
     camera_of_endpoint_.emplace(cameras_.back().endpoint, i);
-    replies_.Add(CameraDescription(i, kHostMarker), app_sequence_);
+    if (options_.quirks.soap11 || options_.quirks.prefixes) {
+      replies_.Add(CameraDescription(i, kHostMarker), app_sequence_,
+                   [this](std::string& bytes) { Restyle(bytes); });
+    } else {
+      replies_.Add(CameraDescription(i, kHostMarker), app_sequence_);
+    }
     // Every reply is about as long as the first (names and models differ by a
     // few bytes): one reservation instead of log2(N) regrowths of ~100 MB.
     if (i == 0) replies_.Reserve(options_.cameras, replies_.arena_bytes() + 64);
@@ -464,8 +501,9 @@ void SwarmImpl::AnswerDirected(const io::Datagram& datagram, std::string_view me
   sockaddr_storage peer;
   const socklen_t peer_length = datagram.peer.ToSockaddr(peer);
   WriteMessageId(rng_, ids_[0].data());
-  replies_.Fill(camera, {ids_[0].data(), ids_[0].size()}, directed_relates_to_, CameraHostPort(camera, listener),
-                iovecs_[0].data());
+  const std::string_view id = options_.quirks.echo_message_id ? std::string_view(directed_relates_to_)
+                                                              : std::string_view(ids_[0].data(), ids_[0].size());
+  replies_.Fill(camera, id, directed_relates_to_, CameraHostPort(camera, listener), iovecs_[0].data());
   PrepareMessage(messages_[0].msg_hdr, &peer, peer_length, iovecs_[0].data(), kReplyIovecs, controls_[0].data(),
                  listener.ifindex, CameraAddress(camera, listener));
   if (sendmsg(listener.socket.fd.get(), &messages_[0].msg_hdr, MSG_DONTWAIT) < 0) {
@@ -501,7 +539,9 @@ SwarmImpl::Send SwarmImpl::SendReplies(Job& job, std::size_t end) {
     for (std::size_t k = 0; k < n; ++k) {
       const std::uint32_t camera = job.cameras[job.next + k];
       WriteMessageId(rng_, ids_[k].data());
-      replies_.Fill(camera, {ids_[k].data(), ids_[k].size()}, job.relates_to,
+      const std::string_view id =
+          options_.quirks.echo_message_id ? std::string_view(job.relates_to) : std::string_view(ids_[k].data(), ids_[k].size());
+      replies_.Fill(camera, id, job.relates_to,
                     CameraHostPort(camera, listener), iovecs_[k].data());
       PrepareMessage(messages_[k].msg_hdr, &job.peer, job.peer_length, iovecs_[k].data(),
                      kReplyIovecs, controls_[k].data(), listener.ifindex,
@@ -651,9 +691,20 @@ absl::StatusOr<Quirks> ParseQuirks(std::string_view text) {
       quirks.multi_xaddr = true;
     } else if (item == "no-xaddrs") {
       quirks.no_xaddrs = true;
+    } else if (item == "soap11") {
+      quirks.soap11 = true;
+    } else if (item == "prefixes") {
+      quirks.prefixes = true;
+    } else if (item == "echo-message-id") {
+      quirks.echo_message_id = true;
+    } else if (item == "oversize") {
+      quirks.oversize = true;
+    } else if (item == "duplicate-epr") {
+      quirks.duplicate_epr = true;
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown quirk '", item, "' (known: multi-xaddr, no-xaddrs)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown quirk '", item,
+          "' (known: multi-xaddr, no-xaddrs, soap11, prefixes, echo-message-id, oversize, duplicate-epr)"));
     }
   }
   return quirks;

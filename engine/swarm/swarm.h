@@ -86,6 +86,17 @@ struct Quirks {
   // ProbeMatches and Hello without XAddrs: a client must Resolve the
   // endpoint (WS-Discovery 2005/04 section 6); the ResolveMatch has them.
   bool no_xaddrs = false;
+  // SOAP 1.1 envelopes (http://schemas.xmlsoap.org/soap/envelope/).
+  bool soap11 = false;
+  // Unusual prefixes (SOAP-ENV:, wsa:) and the discovery namespace as the
+  // default namespace, declared on the Envelope.
+  bool prefixes = false;
+  // Each reply reuses the Probe's MessageID as its own.
+  bool echo_message_id = false;
+  // Replies over 8 KB (many long scopes), which a 8 KB receive buffer would cut.
+  bool oversize = false;
+  // Cameras 2k and 2k+1 share one EndpointReference: one device.
+  bool duplicate_epr = false;
 };
 
 // Parses a comma-separated --quirks list; InvalidArgument naming an unknown

@@ -294,6 +294,7 @@ class SweepSwarmTest : public ::testing::TestWithParam<std::string> {
       EXPECT_TRUE(stats.ok()) << stats.status() << " in swarm stats: " << s->out();
       out.push_back(stats.ok() ? *stats : Json{});
     }
+    swarms_.clear();
     return out;
   }
 
@@ -634,6 +635,43 @@ TEST_P(SweepSwarmTest, UnicastTargetsWithoutMulticastRoute) {
   EXPECT_EQ(Stat(swarm_stats[0], "rate_limited"), 0);
 }
 
+// The swarm imitating real devices (--quirks): each quirk still yields the
+// right device list, with nothing malformed or truncated.
+TEST_P(SweepSwarmTest, QuirkyCamerasYieldTheRightDeviceList) {
+  constexpr std::uint32_t kCameras = 100;
+  lab::LabOptions options;
+  options.nics = 1;
+  ASSERT_NO_FATAL_FAILURE(Up(options));
+  const std::string xaddr = "http://" + lab::Lab::CamAddress(0) + ":80/onvif/device_service";
+  for (const std::string quirks : {"soap11", "prefixes", "soap11,prefixes", "echo-message-id", "oversize",
+                                   "duplicate-epr"}) {
+    SCOPED_TRACE(quirks);
+    ASSERT_NO_FATAL_FAILURE(StartSwarm(0, {"--cameras", std::to_string(kCameras), "--seed", "13", "--quirks",
+                                           quirks, "--rate-limit", "0"}));
+    std::map<std::string, Expected> expected;
+    for (std::uint32_t i = 0; i < kCameras; ++i) {
+      // duplicate-epr: camera 2k+1 speaks with camera 2k's EndpointReference.
+      const std::uint32_t owner = quirks == "duplicate-epr" ? i - i % 2 : i;
+      expected.emplace(swarm::MakeIdentity(13, owner).endpoint, Expected{0, owner});
+    }
+    SweepOutput out;
+    ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", "n0", "--types", "dn:NetworkVideoTransmitter"}, out));
+    StopSwarms();
+    EXPECT_EQ(out.devices.size(), expected.size()) << out.Summary();
+    std::set<std::string> seen;
+    ExpectEveryDevice(out, [&](const Device& d) -> std::string {
+      if (!seen.insert(d.endpoint).second) return "listed twice";
+      if (expected.count(d.endpoint) == 0) return "not a camera of seed 13";
+      if (d.xaddrs != std::vector<std::string>{xaddr}) return "xaddrs " + Joined(d.xaddrs);
+      return "";
+    });
+    EXPECT_EQ(out.Sum(&IfaceStats::malformed), 0) << out.Summary();
+    EXPECT_EQ(out.Sum(&IfaceStats::truncated), 0) << out.Summary();
+    EXPECT_EQ(out.Sum(&IfaceStats::unrelated), 0) << out.Summary();
+    EXPECT_EQ(out.Sum(&IfaceStats::datagrams), kCameras) << out.Summary();
+  }
+}
+
 // 4. 20% loss on the camera side (nft drops 20% of the replies leaving the
 // camera namespace, each independently). The cameras answer every copy of a
 // Probe (--retransmissions answer): a camera that suppresses retransmissions
@@ -802,8 +840,14 @@ TEST_P(SweepSwarmTest, StormOfTenThousandCamerasOnOneNic) {
   const IfaceStats& n0 = out.interfaces[0];
   // Every reply is received or a counted kernel drop: a storm camera answers
   // each Probe variant once (not its retransmissions), so nothing is
-  // recovered and nothing else can happen to a reply.
-  EXPECT_EQ(n0.datagrams + n0.kernel_drops, kVariants * kCameras) << out.Summary();
+  // recovered and nothing else can happen to a reply. Under sanitizers the
+  // swarm may still be sending the second variant's 10,000 replies when the
+  // sweep ends (every device was new in the first); those are late, not lost.
+  if (kSanitized) {
+    EXPECT_LE(n0.datagrams + n0.kernel_drops, kVariants * kCameras) << out.Summary();
+  } else {
+    EXPECT_EQ(n0.datagrams + n0.kernel_drops, kVariants * kCameras) << out.Summary();
+  }
   EXPECT_EQ(n0.datagrams, n0.new_devices + n0.duplicates) << out.Summary();
   EXPECT_EQ(n0.malformed, 0) << out.Summary();
   EXPECT_EQ(out.devices.size(), kCameras) << out.Summary();

@@ -432,6 +432,25 @@ TEST_F(SwarmLabTest, AnswerRetransmissionsAnswersEveryCopy) {
   EXPECT_EQ(StatValue(stats, "replies_sent"), static_cast<std::uint64_t>(3 * kCameras)) << stats;
 }
 
+// --quirks oversize: replies over 8 KB that still scan (no field over 8 KiB).
+TEST_F(SwarmLabTest, OversizeRepliesExceedEightKilobytes) {
+  Up();
+  StartSwarm({"--cameras", "3", "--quirks", "oversize", "--nohello", "--nobye"});
+  base::UniqueFd prober = OpenProber(*lab_);
+  ASSERT_TRUE(prober);
+  const std::string id = wsd::NewMessageId();
+  SendProbe(prober.get(), NvtProbe(id));
+  const std::vector<Reply> replies = Collect(prober.get(), 300);
+  ASSERT_EQ(replies.size(), 3u);
+  for (const Reply& reply : replies) {
+    EXPECT_GT(reply.bytes.size(), 8192u);
+    const std::optional<Match> m = ScanMatch(reply.bytes);
+    ASSERT_TRUE(m.has_value()) << reply.bytes.substr(0, 300);
+    EXPECT_EQ(m->relates_to, id);
+  }
+  StopSwarm();
+}
+
 TEST_F(SwarmLabTest, RateLimitPerSource) {
   Up();
   StartSwarm({"--cameras", "10", "--rate-limit", "2", "--nohello", "--nobye"});

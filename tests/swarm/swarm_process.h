@@ -91,6 +91,7 @@ class SwarmProcess {
   // Sends `signal` (0: none), then reads stdout/stderr to EOF and reaps.
   // Returns the exit code (-1 when killed by a signal).
   absl::StatusOr<int> Finish(int signal, int timeout_ms = 15'000) {
+    if (pid_ <= 0) return absl::FailedPreconditionError("no child to finish");
     if (signal != 0) ::kill(pid_, signal);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     bool out_open = true;
