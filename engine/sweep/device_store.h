@@ -40,6 +40,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -117,7 +118,9 @@ class DeviceStore {
   // Everything below is guarded by mu_.
   mutable std::mutex mu_;
   std::vector<std::uint32_t> record_of_slot_;  // kNoRecord or an index into records_
-  std::vector<Record> records_;
+  // A deque: growing it never moves the records (a vector would move every
+  // DeviceInfo each time it doubles, inside the storm).
+  std::deque<Record> records_;
   std::vector<std::uint32_t> described_order_;
 };
 

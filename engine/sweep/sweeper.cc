@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -439,19 +440,30 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
   }
   // Every interface an endpoint answered on, as the seen-table merged them,
   // and the XAddr to use given those interfaces.
-  std::vector<ArrivalInterface> arrived_on;
+  // Devices share a few interface masks: build each one's names and
+  // interfaces once.
+  struct MaskInfo {
+    std::vector<std::string> names;
+    std::vector<ArrivalInterface> arrived_on;
+  };
+  absl::flat_hash_map<std::uint64_t, MaskInfo> by_mask;
+  const std::vector<ArrivalInterface> none;
   for (auto& [slot, device] : shared.store->Take()) {
-    arrived_on.clear();
+    const std::vector<ArrivalInterface>* arrived_on = &none;
     if (std::optional<dedup::EntryView> entry = shared.seen->At(slot); entry.has_value()) {
-      device.interfaces.clear();
-      for (const auto& iface : interfaces_) {
-        if (entry->interface_mask & (std::uint64_t{1} << iface->index)) {
-          device.interfaces.push_back(iface->name);
-          arrived_on.push_back({iface->name, iface->addresses});
+      auto [it, inserted] = by_mask.try_emplace(entry->interface_mask);
+      if (inserted) {
+        for (const auto& iface : interfaces_) {
+          if (entry->interface_mask & (std::uint64_t{1} << iface->index)) {
+            it->second.names.push_back(iface->name);
+            it->second.arrived_on.push_back({iface->name, iface->addresses});
+          }
         }
       }
+      device.interfaces = it->second.names;
+      arrived_on = &it->second.arrived_on;
     }
-    device.best_xaddr = BestXAddr(device.xaddrs, arrived_on, device.addresses);
+    device.best_xaddr = BestXAddr(device.xaddrs, *arrived_on, device.addresses);
     if (device.xaddrs.empty()) ++result.stats.unresolved;
     result.devices.push_back(std::move(device));
   }
