@@ -10,28 +10,18 @@ namespace {
 constexpr std::int64_t kSecondNs = 1'000'000'000;
 }  // namespace
 
-bool RateLimiter::Allow(std::uint64_t source, std::int64_t now_ns) {
-  if (per_second_ == 0) return true;
-  Slot& slot = slots_[Mix64(source) & (kRateSlots - 1)];
-  if (slot.window_start_ns == INT64_MIN || now_ns - slot.window_start_ns >= kSecondNs) {
-    slot.window_start_ns = now_ns;
-    slot.count = 0;
+bool RateWindow::Allow(std::uint32_t per_second, std::int64_t now_ns) {
+  if (window_start_ns == INT64_MIN || now_ns - window_start_ns >= kSecondNs) {
+    window_start_ns = now_ns;
+    count = 0;
   }
-  if (slot.count >= per_second_) return false;
-  ++slot.count;
+  if (count >= per_second) return false;
+  ++count;
   return true;
 }
 
-bool IndexedRateLimiter::Allow(std::size_t index, std::int64_t now_ns) {
-  if (per_second_ == 0) return true;
-  Slot& slot = slots_[index];
-  if (slot.window_start_ns == INT64_MIN || now_ns - slot.window_start_ns >= kSecondNs) {
-    slot.window_start_ns = now_ns;
-    slot.count = 0;
-  }
-  if (slot.count >= per_second_) return false;
-  ++slot.count;
-  return true;
+bool RateLimiter::Allow(std::uint64_t source, std::int64_t now_ns) {
+  return per_second_ == 0 || slots_[Mix64(source) & (kRateSlots - 1)].Allow(per_second_, now_ns);
 }
 
 void ProbeHistory::Forget(std::string_view message_id, std::uint64_t context) {

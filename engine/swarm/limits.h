@@ -42,6 +42,14 @@ inline constexpr std::size_t kHistorySlots = 8192;
 static_assert((kRateSlots & (kRateSlots - 1)) == 0 && (kHistorySlots & (kHistorySlots - 1)) == 0,
               "slot counts are powers of two: the index is hash & (slots - 1)");
 
+// One one-second window of a rate limit.
+struct RateWindow {
+  std::int64_t window_start_ns = INT64_MIN;
+  std::uint32_t count = 0;
+  // True (and counted) when this window has room at now_ns for one more.
+  bool Allow(std::uint32_t per_second, std::int64_t now_ns);
+};
+
 class RateLimiter {
  public:
   explicit RateLimiter(std::uint32_t per_second) : per_second_(per_second) {}
@@ -50,12 +58,8 @@ class RateLimiter {
   bool Allow(std::uint64_t source, std::int64_t now_ns);
 
  private:
-  struct Slot {
-    std::int64_t window_start_ns = INT64_MIN;
-    std::uint32_t count = 0;
-  };
   std::uint32_t per_second_;
-  std::array<Slot, kRateSlots> slots_{};
+  std::array<RateWindow, kRateSlots> slots_{};
 };
 
 // The same budget per camera, exact (one window per index): for directed
@@ -64,15 +68,13 @@ class IndexedRateLimiter {
  public:
   IndexedRateLimiter(std::uint32_t per_second, std::size_t count) : per_second_(per_second), slots_(count) {}
   // index < count.
-  bool Allow(std::size_t index, std::int64_t now_ns);
+  bool Allow(std::size_t index, std::int64_t now_ns) {
+    return per_second_ == 0 || slots_[index].Allow(per_second_, now_ns);
+  }
 
  private:
-  struct Slot {
-    std::int64_t window_start_ns = INT64_MIN;
-    std::uint32_t count = 0;
-  };
   std::uint32_t per_second_;
-  std::vector<Slot> slots_;
+  std::vector<RateWindow> slots_;
 };
 
 class ProbeHistory {
