@@ -117,15 +117,26 @@ void StartResponders(lab::Lab& lab, int cameras, std::vector<std::unique_ptr<Res
   }
 }
 
-TEST(SweepLabTest, FindsEachDeviceOnItsNic) {
+// The lab tests run on both event-loop backends, with identical expectations.
+class SweepLabTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  // onvif-sweep with --backend set to the parameter, then `args`.
+  std::vector<std::string> SweepArgv(std::vector<std::string> args) const {
+    std::vector<std::string> argv = {kSweepBinary, "--backend", GetParam()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+};
+
+TEST_P(SweepLabTest, FindsEachDeviceOnItsNic) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   constexpr int kCamerasPerNic = 5;
   std::vector<std::unique_ptr<Responder>> responders;
   ASSERT_NO_FATAL_FAILURE(StartResponders(*lab, kCamerasPerNic, responders));
-  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0", "--iface=n1",
-                                          "--format", "json", "--timeout", "10s"}));
+  const RunOutcome run = RunSweep(lab->HostExec(SweepArgv({"--iface", "n0", "--iface=n1",
+                                          "--format", "json", "--timeout", "10s"})));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const std::string json = JsonLine(run.output);
   ASSERT_FALSE(json.empty()) << run.output;
@@ -154,7 +165,7 @@ TEST(SweepLabTest, FindsEachDeviceOnItsNic) {
 
 // Two of our NICs on one segment: each camera hears both Probes (distinct
 // MessageIDs per interface) and is listed once, on both NICs. Two workers.
-TEST(SweepLabTest, BridgedSegmentListsBothNics) {
+TEST_P(SweepLabTest, BridgedSegmentListsBothNics) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   lab::LabOptions options = TwoNics();
   options.bridge = true;
@@ -163,8 +174,8 @@ TEST(SweepLabTest, BridgedSegmentListsBothNics) {
   constexpr int kCameras = 4;
   Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = kCameras});
   ASSERT_TRUE(responder.WaitReady()) << responder.error();
-  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0,n1", "--format",
-                                                 "json", "--threads", "2", "--repeat", "2"}));
+  const RunOutcome run = RunSweep(lab->HostExec(SweepArgv({"--iface", "n0,n1", "--format",
+                                                 "json", "--threads", "2", "--repeat", "2"})));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const std::string json = JsonLine(run.output);
   const auto devices = DeviceInterfaces(json);
@@ -179,15 +190,15 @@ TEST(SweepLabTest, BridgedSegmentListsBothNics) {
 
 // A reply storm: 2 NICs x 1000 cameras answering every Probe at once
 // (4000 datagrams per NIC). With the default buffer nothing is lost.
-TEST(SweepLabTest, StormOfTwoThousandCameras) {
+TEST_P(SweepLabTest, StormOfTwoThousandCameras) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   constexpr int kCamerasPerNic = 1000;
   std::vector<std::unique_ptr<Responder>> responders;
   ASSERT_NO_FATAL_FAILURE(StartResponders(*lab, kCamerasPerNic, responders));
-  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--format", "json", "--iface",
-                                                 "n0", "--iface", "n1", "--timeout", "10s"}));
+  const RunOutcome run = RunSweep(lab->HostExec(SweepArgv({"--format", "json", "--iface",
+                                                 "n0", "--iface", "n1", "--timeout", "10s"})));
   ASSERT_EQ(run.exit_code, 0) << run.output.substr(0, 2000);
   const std::string json = JsonLine(run.output);
   const auto devices = DeviceInterfaces(json);
@@ -206,14 +217,14 @@ TEST(SweepLabTest, StormOfTwoThousandCameras) {
   EXPECT_LT(run.seconds, 5.0);
 }
 
-TEST(SweepLabTest, TableOutput) {
+TEST_P(SweepLabTest, TableOutput) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(OneNic());
   ASSERT_TRUE(lab.ok()) << lab.status();
   Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 2});
   ASSERT_TRUE(responder.WaitReady()) << responder.error();
   const RunOutcome run =
-      RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0", "--repeat", "1", "--quiet", "50ms"}));
+      RunSweep(lab->HostExec(SweepArgv({"--iface", "n0", "--repeat", "1", "--quiet", "50ms"})));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("NAME     HARDWARE  XADDR                                  INTERFACES\n"
                             "cam 0-0  LabCam    http://10.77.0.2/onvif/device_service  n0\n"
@@ -223,15 +234,15 @@ TEST(SweepLabTest, TableOutput) {
   EXPECT_NE(run.output.find("2 devices on 1 interfaces in "), std::string::npos) << run.output;
 }
 
-TEST(SweepLabTest, WrongRelatesToIsUnrelated) {
+TEST_P(SweepLabTest, WrongRelatesToIsUnrelated) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(OneNic());
   ASSERT_TRUE(lab.ok()) << lab.status();
   Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 3,
                                              .wrong_relates_to = true});
   ASSERT_TRUE(responder.WaitReady()) << responder.error();
-  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0", "--format", "json",
-                                          "--repeat", "2", "--timeout", "10s"}));
+  const RunOutcome run = RunSweep(lab->HostExec(SweepArgv({"--iface", "n0", "--format", "json",
+                                          "--repeat", "2", "--timeout", "10s"})));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const std::string json = JsonLine(run.output);
   ASSERT_FALSE(json.empty()) << run.output;
@@ -243,14 +254,14 @@ TEST(SweepLabTest, WrongRelatesToIsUnrelated) {
   EXPECT_EQ(SumCounter(json, "new"), 0u);
 }
 
-TEST(SweepLabTest, ExpectShortfallExits3AndNdjson) {
+TEST_P(SweepLabTest, ExpectShortfallExits3AndNdjson) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(OneNic());
   ASSERT_TRUE(lab.ok()) << lab.status();
   Responder responder(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 2});
   ASSERT_TRUE(responder.WaitReady()) << responder.error();
-  const RunOutcome run = RunSweep(lab->HostExec({kSweepBinary, "--iface", "n0", "--format", "ndjson",
-                                          "--repeat", "1", "--expect", "3"}));
+  const RunOutcome run = RunSweep(lab->HostExec(SweepArgv({"--iface", "n0", "--format", "ndjson",
+                                          "--repeat", "1", "--expect", "3"})));
   EXPECT_EQ(run.exit_code, 3) << run.output;
   int found = 0, summaries = 0;
   for (absl::string_view line : absl::StrSplit(run.output, '\n')) {
@@ -264,6 +275,9 @@ TEST(SweepLabTest, ExpectShortfallExits3AndNdjson) {
 
 // Usage errors: run in a fresh empty namespace (`unshare -n`), so even a
 // flag-parsing bug could not send anything on the host's interfaces.
+INSTANTIATE_TEST_SUITE_P(Backends, SweepLabTest, ::testing::Values("epoll", "uring"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
 TEST(SweepCliTest, BadFlagsExit2WithAMessage) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {

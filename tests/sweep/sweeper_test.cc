@@ -65,15 +65,19 @@ lab::LabOptions TwoNics() {
   return options;
 }
 
-SweepOptions BothNics() {
+SweepOptions BothNics(io::Backend backend) {
   SweepOptions options;
   options.interfaces.include = {"n0", "n1"};
   options.repeat = 2;
   options.seed = 1;
+  options.backend = backend;
   return options;
 }
 
-TEST(SweeperTest, OneBadInterfaceIsReportedAndSkipped) {
+// Every test on both event-loop backends.
+class SweeperTest : public ::testing::TestWithParam<io::Backend> {};
+
+TEST_P(SweeperTest, OneBadInterfaceIsReportedAndSkipped) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
@@ -83,7 +87,7 @@ TEST(SweeperTest, OneBadInterfaceIsReportedAndSkipped) {
   ASSERT_TRUE(r1.WaitReady()) << r1.error();
   ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
                 FailingSysCalls sys({if_nametoindex("n1")});
-                SweepOptions options = BothNics();
+                SweepOptions options = BothNics(GetParam());
                 options.sys = &sys;
                 auto sweeper = Sweeper::Create(options);
                 ASSERT_TRUE(sweeper.ok()) << sweeper.status();
@@ -101,6 +105,7 @@ TEST(SweeperTest, OneBadInterfaceIsReportedAndSkipped) {
                       << device.endpoint;
                   EXPECT_EQ(device.interfaces, std::vector<std::string>{"n0"});
                 }
+                EXPECT_EQ(result->stats.backend, io::BackendName(GetParam()));
                 ASSERT_EQ(result->stats.interfaces.size(), 1u);
                 // Every Probe variant on every send of the schedule.
                 EXPECT_EQ(result->stats.interfaces[0].counters.probes_sent,
@@ -108,13 +113,13 @@ TEST(SweeperTest, OneBadInterfaceIsReportedAndSkipped) {
               }).ok());
 }
 
-TEST(SweeperTest, NoUsableInterfaceIsAClearError) {
+TEST_P(SweeperTest, NoUsableInterfaceIsAClearError) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
                 FailingSysCalls sys({if_nametoindex("n0"), if_nametoindex("n1")});
-                SweepOptions options = BothNics();
+                SweepOptions options = BothNics(GetParam());
                 options.sys = &sys;
                 auto sweeper = Sweeper::Create(options);
                 ASSERT_FALSE(sweeper.ok());
@@ -131,12 +136,12 @@ TEST(SweeperTest, NoUsableInterfaceIsAClearError) {
               }).ok());
 }
 
-TEST(SweeperTest, TimeoutIsAHardCap) {
+TEST_P(SweeperTest, TimeoutIsAHardCap) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
-                SweepOptions options = BothNics();
+                SweepOptions options = BothNics(GetParam());
                 options.repeat = 4;
                 options.quiet = absl::Seconds(10);
                 options.timeout = absl::Milliseconds(300);
@@ -158,12 +163,12 @@ TEST(SweeperTest, TimeoutIsAHardCap) {
               }).ok());
 }
 
-TEST(SweeperTest, StopEndsARunningSweep) {
+TEST_P(SweeperTest, StopEndsARunningSweep) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   auto lab = lab::Lab::Up(TwoNics());
   ASSERT_TRUE(lab.ok()) << lab.status();
   ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
-                SweepOptions options = BothNics();
+                SweepOptions options = BothNics(GetParam());
                 options.threads = 2;
                 options.quiet = absl::Seconds(10);
                 options.timeout = absl::Seconds(20);
@@ -181,6 +186,11 @@ TEST(SweeperTest, StopEndsARunningSweep) {
                 EXPECT_FALSE((*sweeper)->Run().ok()) << "a Sweeper runs once";
               }).ok());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SweeperTest, ::testing::Values(io::Backend::kEpoll, io::Backend::kUring),
+                         [](const ::testing::TestParamInfo<io::Backend>& info) {
+                           return std::string(io::BackendName(info.param));
+                         });
 
 }  // namespace
 }  // namespace onvif::sweep
