@@ -80,7 +80,8 @@ ABSL_FLAG(std::string, backend, "auto",
           "epoll or uring (io_uring, Linux >= 6.0).");
 ABSL_FLAG(std::string, format, "table",
           "Output: table (for people), json (one document), ndjson (a line per device as "
-          "it is found, flushed at least every 100 ms, then a summary line).");
+          "it is found, an \"updated\" line when a Resolve fills in its XAddrs, flushed at "
+          "least every 100 ms, then a summary line).");
 ABSL_FLAG(int64_t, expect, -1,
           "Exit 3 when fewer than this many devices are found (load tests). -1: off.");
 ABSL_FLAG(uint64_t, seed, 0, "Seed for the schedule and MessageIDs (0: random).");
@@ -274,6 +275,10 @@ int Main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOFBF, 1 << 20);
     options.on_found = [](const sweep::DeviceInfo& device) {
       const std::string line = sweep::FormatFoundEvent(device);
+      std::fwrite(line.data(), 1, line.size(), stdout);
+    };
+    options.on_resolved = [](const sweep::DeviceInfo& device) {
+      const std::string line = sweep::FormatDeviceEvent("updated", "resolve", device);
       std::fwrite(line.data(), 1, line.size(), stdout);
     };
   }

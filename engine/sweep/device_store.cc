@@ -14,7 +14,8 @@ constexpr std::uint32_t kNoRecord = std::numeric_limits<std::uint32_t>::max();
 
 absl::StatusOr<std::unique_ptr<DeviceStore>> DeviceStore::Create(std::size_t slot_count,
                                                                  FoundCallback on_found,
-                                                                 std::vector<std::string> variant_names) {
+                                                                 std::vector<std::string> variant_names,
+                                                                 FoundCallback on_resolved) {
   if (slot_count == 0 || slot_count >= kNoRecord) {
     return absl::InvalidArgumentError(absl::StrCat("device store: bad slot count ", slot_count));
   }
@@ -22,12 +23,15 @@ absl::StatusOr<std::unique_ptr<DeviceStore>> DeviceStore::Create(std::size_t slo
     return absl::InvalidArgumentError(
         absl::StrCat("device store: ", variant_names.size(), " probe variants, at most ", kMaxVariants));
   }
-  return std::unique_ptr<DeviceStore>(new DeviceStore(slot_count, std::move(on_found), std::move(variant_names)));
+  return std::unique_ptr<DeviceStore>(
+      new DeviceStore(slot_count, std::move(on_found), std::move(variant_names), std::move(on_resolved)));
 }
 
-DeviceStore::DeviceStore(std::size_t slot_count, FoundCallback on_found, std::vector<std::string> variant_names)
+DeviceStore::DeviceStore(std::size_t slot_count, FoundCallback on_found, std::vector<std::string> variant_names,
+                         FoundCallback on_resolved)
     : slot_count_(slot_count),
       on_found_(std::move(on_found)),
+      on_resolved_(std::move(on_resolved)),
       first_address_(new std::atomic<std::uint64_t>[slot_count]()),
       variant_names_(std::move(variant_names)),
       answered_(new std::atomic<std::uint8_t>[slot_count]()),
@@ -87,6 +91,7 @@ bool DeviceStore::Describe(std::uint32_t slot, DeviceInfo device,
   info.scopes = std::move(device.scopes);
   info.xaddrs = std::move(device.xaddrs);
   info.metadata_version = device.metadata_version;
+  info.best_xaddr = std::move(device.best_xaddr);
   AddAddress(record, slot, address_fingerprint, address);
   if (first) {
     record.described = true;
@@ -105,6 +110,10 @@ bool DeviceStore::FillXAddrs(std::uint32_t slot, std::vector<std::string> xaddrs
   Record& record = RecordFor(slot);
   if (!record.described || !record.info.xaddrs.empty()) return false;
   record.info.xaddrs = std::move(xaddrs);
+  if (on_resolved_) {
+    record.info.answered = AnsweredNames(slot);
+    on_resolved_(record.info);
+  }
   return true;
 }
 

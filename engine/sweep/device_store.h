@@ -61,9 +61,12 @@ class DeviceStore {
 
   // slot_count: the seen-table's slot_count(); slots index the store.
   // variant_names: the Probe variants by index (at most 8), for `answered`.
+  // on_resolved: called (under the lock, like on_found) when FillXAddrs
+  // filled a described device in.
   static absl::StatusOr<std::unique_ptr<DeviceStore>> Create(std::size_t slot_count,
                                                              FoundCallback on_found = nullptr,
-                                                             std::vector<std::string> variant_names = {});
+                                                             std::vector<std::string> variant_names = {},
+                                                             FoundCallback on_resolved = nullptr);
 
   // kNew / kUpdated: (re)describes the endpoint at `slot` with `device`'s
   // endpoint, types, scopes, xaddrs and metadata_version; on the first
@@ -102,7 +105,8 @@ class DeviceStore {
     DeviceInfo info;
     std::vector<std::uint64_t> address_fingerprints;
   };
-  DeviceStore(std::size_t slot_count, FoundCallback on_found, std::vector<std::string> variant_names);
+  DeviceStore(std::size_t slot_count, FoundCallback on_found, std::vector<std::string> variant_names,
+              FoundCallback on_resolved);
   std::vector<std::string> AnsweredNames(std::uint32_t slot) const;
   Record& RecordFor(std::uint32_t slot);  // needs mu_
   void AddAddress(Record& record, std::uint32_t slot, std::uint64_t fingerprint,
@@ -110,6 +114,7 @@ class DeviceStore {
 
   const std::size_t slot_count_;
   const FoundCallback on_found_;
+  const FoundCallback on_resolved_;
   // First recorded address per slot; 0 = none yet. Written under mu_.
   std::unique_ptr<std::atomic<std::uint64_t>[]> first_address_;
   const std::vector<std::string> variant_names_;

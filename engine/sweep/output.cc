@@ -140,11 +140,14 @@ std::string FormatJson(const SweepResult& result) {
   return out;
 }
 
-std::string FormatFoundEvent(const DeviceInfo& device) {
+std::string FormatFoundEvent(const DeviceInfo& device) { return FormatDeviceEvent("found", "probe", device); }
+
+std::string FormatDeviceEvent(std::string_view event, std::string_view via, const DeviceInfo& device) {
   std::string out;
   base::JsonWriter json(&out);
   json.BeginObject();
-  json.KeyString("event", "found");
+  json.KeyString("event", event);
+  json.KeyString("via", via);
   WriteDeviceFields(json, device);
   json.EndObject();
   out.push_back('\n');

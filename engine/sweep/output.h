@@ -30,8 +30,11 @@ absl::StatusOr<Format> ParseFormat(std::string_view text);
 
 // {"devices":[...],"stats":{...}} and a newline.
 std::string FormatJson(const SweepResult& result);
-// {"event":"found",<device fields>} and a newline.
+// {"event":"found","via":"probe",<device fields>} and a newline.
 std::string FormatFoundEvent(const DeviceInfo& device);
+// {"event":EVENT,"via":VIA,<device fields>} and a newline; e.g. "updated" via
+// "resolve" when a ResolveMatch filled in a device's XAddrs.
+std::string FormatDeviceEvent(std::string_view event, std::string_view via, const DeviceInfo& device);
 // {"event":"summary","devices":N,<stats fields>} and a newline.
 std::string FormatSummaryEvent(std::size_t devices, const SweepStats& stats);
 // Columns NAME, HARDWARE, XADDR, INTERFACES (one row per device, "-" for a

@@ -59,6 +59,7 @@
 #include "engine/net/address.h"
 #include "engine/sweep/device_store.h"
 #include "engine/sweep/result.h"
+#include "engine/sweep/xaddr_rank.h"
 #include "engine/wsd/builder.h"
 #include "engine/wsd/scanner.h"
 
@@ -83,6 +84,10 @@ struct PipelineOptions {
   std::vector<std::uint8_t>* unicast_answered = nullptr;
   // Dense interface index -> name; also sizes the counters.
   std::vector<std::string> interface_names;
+  // Dense interface index -> the interface and its addresses, to give a
+  // device found on it a best_xaddr at once (the sweep ranks again at the
+  // end, over every interface the device answered on). May be empty.
+  std::vector<ArrivalInterface> arrival_interfaces;
   // Reply filter: when set, a match must have every type of the variant it
   // answers (filter_types_by_variant[variant]) and the scopes below.
   bool filter = false;

@@ -206,7 +206,8 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
   std::vector<std::string> variant_names;
   for (const ProbeVariant& variant : opts.probes) variant_names.push_back(variant.name);
   absl::StatusOr<std::unique_ptr<DeviceStore>> store =
-      DeviceStore::Create(sweeper->shared_->seen->slot_count(), opts.on_found, std::move(variant_names));
+      DeviceStore::Create(sweeper->shared_->seen->slot_count(), opts.on_found, std::move(variant_names),
+                          opts.on_resolved);
   if (!store.ok()) return store.status();
   sweeper->shared_->store = *std::move(store);
   return sweeper;
@@ -343,6 +344,7 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     PipelineOptions pipeline_options;
     pipeline_options.probes = probes;
     pipeline_options.interface_names = names;
+    for (const auto& iface : interfaces_) pipeline_options.arrival_interfaces.push_back({iface->name, iface->addresses});
     if (unicast_ != nullptr) {
       pipeline_options.unicast_id_prefix = unicast_->id_prefix;
       pipeline_options.variant_count = static_cast<unsigned>(options_.probes.size());

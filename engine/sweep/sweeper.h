@@ -91,6 +91,9 @@ struct SweepOptions {
   // Called once per endpoint when it is first found, from a worker thread,
   // serialized (under the device store's lock): keep it short.
   std::function<void(const DeviceInfo&)> on_found;
+  // Called when a ResolveMatch filled in the XAddrs of a device found
+  // without them; same thread and lock rules as on_found.
+  std::function<void(const DeviceInfo&)> on_resolved;
 };
 
 struct Progress {

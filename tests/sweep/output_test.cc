@@ -82,7 +82,9 @@ TEST(OutputTest, JsonEmpty) {
 
 TEST(OutputTest, Ndjson) {
   const SweepResult r = Sample();
-  EXPECT_EQ(FormatFoundEvent(r.devices[0]), std::string("{\"event\":\"found\",") + kDeviceA + "}\n");
+  EXPECT_EQ(FormatFoundEvent(r.devices[0]), std::string("{\"event\":\"found\",\"via\":\"probe\",") + kDeviceA + "}\n");
+  EXPECT_EQ(FormatDeviceEvent("updated", "resolve", r.devices[0]),
+            std::string("{\"event\":\"updated\",\"via\":\"resolve\",") + kDeviceA + "}\n");
   EXPECT_EQ(FormatSummaryEvent(2, r.stats),
             std::string("{\"event\":\"summary\",\"devices\":2,") + kStats + "}\n");
 }

@@ -42,7 +42,8 @@ class PipelineTest : public ::testing::Test {
     seen_ = std::make_unique<dedup::SeenTable>(std::move(*seen));
     auto store = DeviceStore::Create(
         seen_->slot_count(), [this](const DeviceInfo& d) { found_.push_back(d.endpoint); },
-        {"dn:NetworkVideoTransmitter", "tds:Device"});
+        {"dn:NetworkVideoTransmitter", "tds:Device"},
+        [this](const DeviceInfo& d) { resolved_.push_back(d.endpoint + " " + d.xaddrs.front()); });
     ASSERT_TRUE(store.ok());
     store_ = std::move(*store);
     Make({});
@@ -65,6 +66,7 @@ class PipelineTest : public ::testing::Test {
   std::unique_ptr<DeviceStore> store_;
   std::unique_ptr<ReplyPipeline> pipeline_;
   std::vector<std::string> found_;
+  std::vector<std::string> resolved_;
   std::atomic<std::int64_t> last_new_ms_{-1};
   absl::Duration now_ = absl::Milliseconds(42);
 };
@@ -185,6 +187,8 @@ TEST_F(PipelineTest, EndpointWithoutXAddrsIsResolved) {
   Feed(match, 1);
   Feed(match, 1);  // a retransmission's answer: nothing left to fill
   EXPECT_EQ(pipeline_->counters()[1].resolved, 1u);
+  EXPECT_EQ(resolved_, std::vector<std::string>{"urn:uuid:cam-4 http://10.0.0.4/onvif/device_service"})
+      << "on_resolved, once";
   const auto devices = store_->Snapshot();
   ASSERT_EQ(devices.size(), 2u);
   EXPECT_EQ(devices[0].second.endpoint, "urn:uuid:cam-4");

@@ -265,7 +265,8 @@ TEST_P(SweepLabTest, ExpectShortfallExits3AndNdjson) {
   EXPECT_EQ(run.exit_code, 3) << run.output;
   int found = 0, summaries = 0;
   for (absl::string_view line : absl::StrSplit(run.output, '\n')) {
-    found += absl::StartsWith(line, "{\"event\":\"found\",\"endpoint\":");
+    found += absl::StartsWith(line, "{\"event\":\"found\",\"via\":\"probe\",\"endpoint\":") &&
+             absl::StrContains(line, "\"best_xaddr\":\"http://10.77.0.2/onvif/device_service\"");
     summaries += absl::StartsWith(line, "{\"event\":\"summary\",\"devices\":2,");
   }
   EXPECT_EQ(found, 2) << run.output;
