@@ -74,6 +74,14 @@ void ReplyStore::AddRendered(const wsd::RenderedMessage& rendered) {
   reply.message_id = static_cast<std::uint32_t>(rendered.message_id_offset);
   reply.message_id_end = static_cast<std::uint32_t>(rendered.message_id_offset + rendered.message_id_size);
   reply.relates_to = static_cast<std::uint32_t>(rendered.relates_to_offset);
+  constexpr std::string_view kNumber = "MessageNumber=\"";
+  const std::size_t number = rendered.bytes.find(kNumber, rendered.relates_to_offset);
+  if (number != std::string::npos && number < host) {
+    reply.number = static_cast<std::uint32_t>(number + kNumber.size());
+    reply.number_end = static_cast<std::uint32_t>(rendered.bytes.find('"', reply.number));
+  } else {
+    reply.number = reply.number_end = static_cast<std::uint32_t>(host);  // no AppSequence: nothing to patch
+  }
   reply.host = static_cast<std::uint32_t>(host);
   reply.host_end = static_cast<std::uint32_t>(has_host ? host + kHostMarker.size() : host);
   reply.size = static_cast<std::uint32_t>(rendered.bytes.size());
@@ -82,17 +90,20 @@ void ReplyStore::AddRendered(const wsd::RenderedMessage& rendered) {
 }
 
 void ReplyStore::Fill(std::uint32_t index, std::string_view message_id, std::string_view relates_to_escaped,
-                      std::string_view host_port, iovec* iov) const {
+                      std::string_view message_number, std::string_view host_port, iovec* iov) const {
   const Reply& r = replies_[index];
   char* base = const_cast<char*>(arena_.data()) + r.begin;  // iovec is not const-correct
   auto piece = [](const char* data, std::size_t size) { return iovec{const_cast<char*>(data), size}; };
+  const bool has_number = r.number_end > r.number;
   iov[0] = piece(base, r.message_id);
   iov[1] = piece(message_id.data(), message_id.size());
   iov[2] = piece(base + r.message_id_end, r.relates_to - r.message_id_end);
   iov[3] = piece(relates_to_escaped.data(), relates_to_escaped.size());
-  iov[4] = piece(base + r.relates_to, r.host - r.relates_to);
-  iov[5] = r.has_host ? piece(host_port.data(), host_port.size()) : piece(nullptr, 0);
-  iov[6] = piece(base + r.host_end, r.size - r.host_end);
+  iov[4] = piece(base + r.relates_to, r.number - r.relates_to);
+  iov[5] = has_number ? piece(message_number.data(), message_number.size()) : piece(nullptr, 0);
+  iov[6] = piece(base + r.number_end, r.host - r.number_end);
+  iov[7] = r.has_host ? piece(host_port.data(), host_port.size()) : piece(nullptr, 0);
+  iov[8] = piece(base + r.host_end, r.size - r.host_end);
 }
 
 std::string BuildMatchingRuleFault(std::string_view message_id, std::string_view relates_to) {

@@ -3,14 +3,16 @@
 //
 // Design note
 // -----------
-// A ProbeMatches differs per Probe in two values only: its own MessageID
-// (fresh per message, WS-Addressing) and RelatesTo (= the Probe's MessageID,
-// WS-Discovery 2005/04 section 5.3). It differs per interface in one more:
+// A ProbeMatches differs per Probe in three values only: its own MessageID
+// (fresh per message, WS-Addressing), RelatesTo (= the Probe's MessageID,
+// WS-Discovery 2005/04 section 5.3) and the AppSequence MessageNumber (one
+// more per message the camera sends, section 7). It differs per interface in
+// one more:
 // the XAddr host when the camera has no address of its own. So each camera's
 // reply is rendered once at start (wsd::RenderProbeMatches, with a marker in
-// the XAddr host) into one arena, and split at those three values. At send
-// time the reply is a gather list of kReplyIovecs pieces: four constant
-// pieces of the arena and the three per-send values, so the kernel copies
+// the XAddr host) into one arena, and split at those four values. At send
+// time the reply is a gather list of kReplyIovecs pieces: five constant
+// pieces of the arena and the four per-send values, so the kernel copies
 // the bytes straight from the arena and the hot path copies nothing
 // (sendmmsg takes the iovecs). Gather() joins them for tests.
 //
@@ -50,7 +52,7 @@ void WriteMessageId(FastRng& rng, char* out);
 
 // What Describe() puts where the XAddr host goes; replaced per send.
 inline constexpr std::string_view kHostMarker = "swarm-host-marker.invalid:1";
-inline constexpr int kReplyIovecs = 7;
+inline constexpr int kReplyIovecs = 9;
 
 class ReplyStore {
  public:
@@ -70,9 +72,10 @@ class ReplyStore {
 
   // Fills iov[0..kReplyIovecs) with camera `index`'s reply. The views must
   // stay alive until the send; relates_to_escaped is the Probe's MessageID
-  // XML-escaped (wsd::AppendXmlEscaped). Allocates nothing.
+  // XML-escaped (wsd::AppendXmlEscaped); message_number the decimal
+  // AppSequence MessageNumber of this message. Allocates nothing.
   void Fill(std::uint32_t index, std::string_view message_id, std::string_view relates_to_escaped,
-            std::string_view host_port, iovec* iov) const;
+            std::string_view message_number, std::string_view host_port, iovec* iov) const;
 
  private:
   void AddRendered(const wsd::RenderedMessage& rendered);
@@ -81,6 +84,8 @@ class ReplyStore {
     std::uint32_t message_id = 0;  // offsets relative to begin
     std::uint32_t message_id_end = 0;
     std::uint32_t relates_to = 0;  // rendered empty: begin == end
+    std::uint32_t number = 0;      // the AppSequence MessageNumber's digits
+    std::uint32_t number_end = 0;
     std::uint32_t host = 0;
     std::uint32_t host_end = 0;
     std::uint32_t size = 0;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -222,6 +223,14 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
     return d;
   }
 
+  // The camera's next AppSequence MessageNumber, as decimal text in send
+  // slot k's buffer (valid until the slot is reused).
+  std::string_view NextMessageNumber(std::uint32_t camera, std::size_t k) {
+    std::array<char, 10>& text = numbers_[k];
+    const auto end = std::to_chars(text.data(), text.data() + text.size(), ++message_numbers_[camera]).ptr;
+    return {text.data(), static_cast<std::size_t>(end - text.data())};
+  }
+
   SwarmOptions options_;
   std::vector<Listener> listeners_;
   std::vector<CameraIdentity> cameras_;
@@ -252,6 +261,8 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   // sendmmsg scratch, reused by every batch.
   std::array<mmsghdr, kSendBatch> messages_{};
   std::array<std::array<iovec, kReplyIovecs>, kSendBatch> iovecs_{};
+  std::array<std::array<char, 10>, kSendBatch> numbers_{};  // MessageNumber text per send slot
+  std::vector<std::uint32_t> message_numbers_;              // per camera: the last one sent
   std::array<std::array<char, wsd::kMessageIdSize>, kSendBatch> ids_{};
   alignas(cmsghdr) std::array<std::array<char, kControlBytes>, kSendBatch> controls_{};
   std::vector<std::string> announce_bytes_;
@@ -322,7 +333,8 @@ absl::Status SwarmImpl::Init() {
   for (const wsd::QNameSpec& type : options_.types) types_.push_back(wsd::QName{"", type.ns, type.local});
   // WS-Discovery 2005/04 section 7: InstanceId grows with each restart.
   app_sequence_.instance_id = static_cast<std::uint64_t>(absl::ToUnixSeconds(absl::Now()));
-  app_sequence_.message_number = 2;  // Hello is 1; replies reuse one number (pre-rendered)
+  app_sequence_.message_number = 2;  // a placeholder: each reply gets its own (NextMessageNumber)
+  message_numbers_.assign(options_.cameras, 1);  // Hello is 1
   cameras_.reserve(options_.cameras);
   camera_of_endpoint_.reserve(options_.cameras);
   scope_offsets_.reserve(options_.cameras + 1);
@@ -503,7 +515,8 @@ void SwarmImpl::AnswerDirected(const io::Datagram& datagram, std::string_view me
   WriteMessageId(rng_, ids_[0].data());
   const std::string_view id = options_.quirks.echo_message_id ? std::string_view(directed_relates_to_)
                                                               : std::string_view(ids_[0].data(), ids_[0].size());
-  replies_.Fill(camera, id, directed_relates_to_, CameraHostPort(camera, listener), iovecs_[0].data());
+  replies_.Fill(camera, id, directed_relates_to_, NextMessageNumber(camera, 0), CameraHostPort(camera, listener),
+                iovecs_[0].data());
   PrepareMessage(messages_[0].msg_hdr, &peer, peer_length, iovecs_[0].data(), kReplyIovecs, controls_[0].data(),
                  listener.ifindex, CameraAddress(camera, listener));
   if (sendmsg(listener.socket.fd.get(), &messages_[0].msg_hdr, MSG_DONTWAIT) < 0) {
@@ -541,8 +554,8 @@ SwarmImpl::Send SwarmImpl::SendReplies(Job& job, std::size_t end) {
       WriteMessageId(rng_, ids_[k].data());
       const std::string_view id =
           options_.quirks.echo_message_id ? std::string_view(job.relates_to) : std::string_view(ids_[k].data(), ids_[k].size());
-      replies_.Fill(camera, id, job.relates_to,
-                    CameraHostPort(camera, listener), iovecs_[k].data());
+      replies_.Fill(camera, id, job.relates_to, NextMessageNumber(camera, k), CameraHostPort(camera, listener),
+                    iovecs_[k].data());
       PrepareMessage(messages_[k].msg_hdr, &job.peer, job.peer_length, iovecs_[k].data(),
                      kReplyIovecs, controls_[k].data(), listener.ifindex,
                      CameraAddress(camera, listener));
@@ -576,8 +589,8 @@ void SwarmImpl::SendAnnouncements(bool hello, std::size_t first, std::size_t cou
         WriteMessageId(rng_, ids_[k].data());
         const std::string_view id(ids_[k].data(), ids_[k].size());
         wsd::AppSequenceSpec sequence = app_sequence_;
-        // Section 7: Hello first, ProbeMatches next (pre-rendered), Bye last.
-        sequence.message_number = hello ? 1 : 3;
+        // Section 7: Hello is a camera's first message (1), Bye its last.
+        sequence.message_number = hello ? 1 : ++message_numbers_[camera];
         announce_bytes_[k] =
             hello
                 ? wsd::BuildHello(id, sequence,
@@ -632,7 +645,7 @@ void SwarmImpl::HandleResolve(const io::Datagram& datagram, const wsd::Envelope&
   char id[wsd::kMessageIdSize];
   WriteMessageId(rng_, id);
   wsd::AppSequenceSpec sequence = app_sequence_;
-  sequence.message_number = 3;
+  sequence.message_number = ++message_numbers_[camera];
   const std::string reply = wsd::BuildResolveMatches(
       {id, sizeof(id)}, message_id, sequence, ResolvedDescription(camera, CameraHostPort(camera, listener)));
   sockaddr_storage peer;

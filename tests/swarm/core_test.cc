@@ -74,7 +74,7 @@ TEST(ReplyStoreTest, PatchedReplyScansBack) {
   std::string relates;
   wsd::AppendXmlEscaped("urn:uuid:probe-<&>", &relates);
   iovec iov[kReplyIovecs];
-  store.Fill(1, {id, sizeof(id)}, relates, "10.1.2.3:8080", iov);
+  store.Fill(1, {id, sizeof(id)}, relates, "4000000001", "10.1.2.3:8080", iov);
   const std::string bytes = Gather(iov);
 
   wsd::Scanner scanner;
@@ -84,6 +84,8 @@ TEST(ReplyStoreTest, PatchedReplyScansBack) {
   std::string scratch(bytes.size(), '\0');
   EXPECT_EQ(env.relates_to.Get(scratch), "urn:uuid:probe-<&>");
   EXPECT_EQ(env.message_id.raw, std::string_view(id, sizeof(id)));
+  ASSERT_TRUE(env.app_sequence.has_value());
+  EXPECT_EQ(env.app_sequence->message_number, 4000000001u) << "the per-message number is patched in";
   ASSERT_EQ(env.entries().size(), 1u);
   const wsd::Entry& entry = env.entries()[0];
   EXPECT_EQ(entry.endpoint.raw, MakeIdentity(5, 1).endpoint);

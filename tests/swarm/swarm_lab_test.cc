@@ -47,6 +47,8 @@ struct Match {
   std::string relates_to;
   std::string endpoint;
   std::string xaddrs;
+  std::uint64_t instance_id = 0;
+  std::uint64_t message_number = 0;
 };
 
 std::optional<Match> ScanMatch(const std::string& bytes) {
@@ -59,6 +61,10 @@ std::optional<Match> ScanMatch(const std::string& bytes) {
   m.relates_to = std::string(env.relates_to.Get(scratch));
   m.endpoint = std::string(env.entries()[0].endpoint.Get(scratch));
   m.xaddrs = std::string(env.entries()[0].xaddrs.Get(scratch));
+  if (env.app_sequence.has_value()) {
+    m.instance_id = env.app_sequence->instance_id;
+    m.message_number = env.app_sequence->message_number;
+  }
   return m;
 }
 
@@ -448,6 +454,34 @@ TEST_F(SwarmLabTest, OversizeRepliesExceedEightKilobytes) {
     ASSERT_TRUE(m.has_value()) << reply.bytes.substr(0, 300);
     EXPECT_EQ(m->relates_to, id);
   }
+  StopSwarm();
+}
+
+// AppSequence (WS-Discovery 2005/04 section 7): one InstanceId per run, and
+// each message a camera sends has a higher MessageNumber than the last.
+TEST_F(SwarmLabTest, MessageNumbersGrowPerCamera) {
+  constexpr int kCameras = 5;
+  Up();
+  StartSwarm({"--cameras", std::to_string(kCameras), "--nohello", "--nobye"});
+  base::UniqueFd prober = OpenProber(*lab_);
+  ASSERT_TRUE(prober);
+  std::map<std::string, std::vector<std::uint64_t>> numbers;
+  std::set<std::uint64_t> instances;
+  for (int probe = 0; probe < 3; ++probe) {
+    SendProbe(prober.get(), NvtProbe(wsd::NewMessageId()));
+    for (const Reply& reply : Collect(prober.get(), 300)) {
+      const std::optional<Match> m = ScanMatch(reply.bytes);
+      ASSERT_TRUE(m.has_value());
+      numbers[m->endpoint].push_back(m->message_number);
+      instances.insert(m->instance_id);
+    }
+  }
+  ASSERT_EQ(numbers.size(), static_cast<std::size_t>(kCameras));
+  for (const auto& [endpoint, seen] : numbers) {
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{2, 3, 4})) << endpoint << ": Hello would have been 1";
+  }
+  EXPECT_EQ(instances.size(), 1u);
+  EXPECT_GT(*instances.begin(), 0u);
   StopSwarm();
 }
 
