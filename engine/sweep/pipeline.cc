@@ -175,13 +175,15 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned i
         const std::int64_t now_ms = absl::ToInt64Milliseconds(options_.now() - options_.start);
         if (is_new && options_.last_new_ms != nullptr) RaiseTo(*options_.last_new_ms, now_ms);
         DeviceInfo device = CopyOut(envelope, entry, endpoint, interface_index, now_ms);
-        if (is_new && interface_index < options_.arrival_interfaces.size()) {
-          device.best_xaddr = BestXAddr(device.xaddrs, {options_.arrival_interfaces[interface_index]}, {peer_ip()});
+        const std::string ip = peer_ip();  // once, for the ranking and the store
+        if (interface_index < options_.arrival_interfaces.size()) {
+          device.best_xaddr =
+              BestXAddr(device.xaddrs, {&options_.arrival_interfaces[interface_index], 1}, {&ip, 1});
         }
         if (is_new && device.xaddrs.empty()) {
           resolve_requests_.push_back({device.endpoint, interface_index});
         }
-        (void)store_.Describe(outcome.slot, std::move(device), peer_fingerprint, peer_ip);
+        (void)store_.Describe(outcome.slot, std::move(device), peer_fingerprint, [&ip] { return ip; });
         break;
       }
       case dedup::InsertResult::kFull:

@@ -64,8 +64,8 @@ std::optional<UrlHost> ParseUrlHost(std::string_view url) {
 }
 
 std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
-                                     const std::vector<ArrivalInterface>& arrived_on,
-                                     const std::vector<std::string>& source_addresses) {
+                                     std::span<const ArrivalInterface> arrived_on,
+                                     std::span<const std::string> source_addresses) {
   if (xaddrs.empty()) return std::nullopt;
   int best_rank = kUnreadable + 1;
   std::string best;

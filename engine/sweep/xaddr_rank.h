@@ -18,6 +18,7 @@
 #define ONVIF_ENGINE_SWEEP_XADDR_RANK_H_
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,9 +47,10 @@ struct UrlHost {
 std::optional<UrlHost> ParseUrlHost(std::string_view url);
 
 // The best of `xaddrs` by the order above, or nullopt when there are none.
+// Spans, so a caller ranking at one arrival copies nothing.
 std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
-                                     const std::vector<ArrivalInterface>& arrived_on,
-                                     const std::vector<std::string>& source_addresses);
+                                     std::span<const ArrivalInterface> arrived_on,
+                                     std::span<const std::string> source_addresses);
 
 }  // namespace onvif::sweep
 

@@ -9,6 +9,7 @@ net::InterfaceAddress Addr(const char* ip, int prefix) {
   return net::InterfaceAddress{*net::IpAddress::Parse(ip), prefix};
 }
 
+const std::vector<std::string> kSource = {"192.0.2.9"};
 const std::vector<ArrivalInterface> kN0 = {{"n0", {Addr("10.77.0.1", 24), Addr("fe80::1", 64)}}};
 
 TEST(ParseUrlHostTest, Shapes) {
@@ -37,11 +38,11 @@ TEST(BestXAddrTest, ArrivalSubnetBeatsEverythingElse) {
                                            "https://cam-7.local/onvif/device_service",
                                            "http://192.0.2.9/onvif/device_service",
                                            "http://10.77.0.2:80/onvif/device_service"};
-  EXPECT_EQ(BestXAddr(xaddrs, kN0, {"192.0.2.9"}), "http://10.77.0.2:80/onvif/device_service");
+  EXPECT_EQ(BestXAddr(xaddrs, kN0, kSource), "http://10.77.0.2:80/onvif/device_service");
 }
 
 TEST(BestXAddrTest, SourceAddressThenRoutableThenLinkLocal) {
-  EXPECT_EQ(BestXAddr({"http://cam.local/", "http://192.0.2.9/"}, kN0, {"192.0.2.9"}), "http://192.0.2.9/");
+  EXPECT_EQ(BestXAddr({"http://cam.local/", "http://192.0.2.9/"}, kN0, kSource), "http://192.0.2.9/");
   EXPECT_EQ(BestXAddr({"http://169.254.3.4/", "http://cam.local/"}, kN0, {}), "http://cam.local/");
   EXPECT_EQ(BestXAddr({"http://127.0.0.1/", "http://169.254.3.4/"}, kN0, {}), "http://169.254.3.4/");
   EXPECT_EQ(BestXAddr({"not a url", "http://127.0.0.1/"}, kN0, {}), "http://127.0.0.1/");
@@ -65,7 +66,7 @@ TEST(BestXAddrTest, LinkLocalIpv6GetsTheArrivalZone) {
 TEST(BestXAddrTest, SubnetBoundaries) {
   const std::vector<ArrivalInterface> odd = {{"n1", {Addr("10.1.2.129", 25)}}};
   EXPECT_EQ(BestXAddr({"http://10.1.2.5/", "http://10.1.2.200/"}, odd, {}), "http://10.1.2.200/");
-  EXPECT_EQ(BestXAddr({"http://10.1.2.5/", "http://10.1.2.127/"}, odd, {"10.1.2.127"}), "http://10.1.2.127/");
+  EXPECT_EQ(BestXAddr({"http://10.1.2.5/", "http://10.1.2.127/"}, odd, std::vector<std::string>{"10.1.2.127"}), "http://10.1.2.127/");
 }
 
 }  // namespace
