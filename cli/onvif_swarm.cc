@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/time/time.h"
+#include "engine/net/interfaces.h"
 #include "engine/swarm/swarm.h"
 #include "engine/wsd/type_names.h"
 
@@ -31,6 +33,12 @@ ABSL_FLAG(std::vector<std::string>, iface, {},
           "Interface to serve on; repeatable (or comma-separated). Default: every eligible "
           "interface of this network namespace (up, carrier, multicast; lo only when named).");
 ABSL_FLAG(std::vector<std::string>, exclude, {}, "Interface never to serve on; repeatable.");
+ABSL_FLAG(std::string, family, "both",
+          "v4, v6 or both: a listener per interface per family it has an address of (IPv6: "
+          "[::]:3702 joined to ff02::c; not on lo). A Probe is answered in its own family; "
+          "IPv6 XAddrs are http://[addr]:port/onvif/device_service with the interface's first "
+          "global or ULA address, else its link-local one (no zone). Hello and Bye go to "
+          "239.255.255.250 and ff02::c.");
 ABSL_FLAG(std::string, mode, "storm",
           "storm: every camera answers a Probe at once; spec: each camera after its own "
           "rand[0, --max-delay] (WS-Discovery APP_MAX_DELAY).");
@@ -39,10 +47,12 @@ ABSL_FLAG(uint64_t, seed, 1, "Identity seed: camera i is a pure function of (see
 ABSL_FLAG(std::string, addresses, "",
           "IPv4 CIDR, e.g. 10.100.0.0/16: camera i replies from, and advertises in its XAddr, "
           "the i-th host address of the range (network+1+i). The addresses must already be "
-          "assigned to each chosen interface. Default: the interface's own address.");
+          "assigned to each chosen interface. Default: the interface's own address. IPv4 only: "
+          "over IPv6 every camera uses the interface's address.");
 ABSL_FLAG(int32_t, http_port, 80, "Port in the cameras' XAddrs, 1..65535.");
 ABSL_FLAG(absl::Duration, exit_after, absl::InfiniteDuration(),
-          "Send Bye and exit after this long (default: run until SIGINT/SIGTERM).");
+          "Exit after this long, with Bye for every present camera unless --nobye (default: run "
+          "until SIGINT/SIGTERM).");
 ABSL_FLAG(int64_t, rate_limit, 10,
           "Probes answered per source address per second; 0 = unlimited. Keeps the swarm "
           "from being an amplifier.");
@@ -52,16 +62,39 @@ ABSL_FLAG(std::string, types, "dn:NetworkVideoTransmitter,tds:Device",
           "comma-separated. E.g. tds:Device plays cameras that ignore a "
           "dn:NetworkVideoTransmitter Probe.");
 ABSL_FLAG(std::string, quirks, "",
-          "Imitate real devices, comma-separated: multi-xaddr (a 169.254.x.x XAddr, an https "
-          "one on a DNS name, then the routable one).");
+          "Imitate real devices, comma-separated:\n"
+          "        soap11: SOAP 1.1 envelopes instead of SOAP 1.2;\n"
+          "        prefixes: SOAP-ENV: and wsa: prefixes, the discovery namespace as the default one;\n"
+          "        echo-message-id: each reply reuses the Probe's MessageID as its own;\n"
+          "        multi-xaddr: a 169.254.x.x XAddr and an https one on a DNS name before the routable one;\n"
+          "        no-xaddrs: ProbeMatches and Hello without XAddrs (a client must Resolve);\n"
+          "        oversize: replies over 8 KB (many long scopes);\n"
+          "        duplicate-epr: cameras 2k and 2k+1 share one EndpointReference;\n"
+          "        multicast-reply: ProbeMatches go to 239.255.255.250:3702 instead of to the prober.");
 ABSL_FLAG(std::string, retransmissions, "ignore",
           "What a camera does with a retransmitted Probe (same MessageID from the same "
           "socket): ignore (WS-Discovery: answer a Probe once) or answer (answer every copy, "
           "as many deployed cameras do; with it a prober's retransmissions recover lost "
           "replies).");
 ABSL_FLAG(bool, stats, false, "Print the counters as one JSON object on stdout at exit.");
-ABSL_FLAG(bool, hello, true, "Send Hello for every camera at start (staggered).");
-ABSL_FLAG(bool, bye, true, "Send Bye for every camera at exit.");
+ABSL_FLAG(bool, hello, true,
+          "Send Hello for every camera at start (staggered). --nohello starts silently (churn "
+          "announcements are sent either way).");
+ABSL_FLAG(bool, bye, true,
+          "Send Bye for every present camera at exit (SIGINT/SIGTERM or --exit-after). --nobye "
+          "exits silently, as a crashed or unplugged device does.");
+ABSL_FLAG(double, churn, 0,
+          "Churn events per second across the swarm, 0..10000 (0: none). Each event picks a "
+          "camera from --seed: an absent camera rejoins (Hello with a higher InstanceId, "
+          "MessageNumber from 1: a restart); a present one leaves (Bye; it then answers no "
+          "Probe or Resolve) or bumps its MetadataVersion (Hello, same InstanceId, next "
+          "MessageNumber; later ProbeMatches carry it), even odds. About a third of the "
+          "cameras are away in the long run. Starts once the start Hellos are out.");
+ABSL_FLAG(std::optional<uint64_t>, instance_id, std::nullopt,
+          "The AppSequence InstanceId every camera starts with (Hello, ProbeMatches, "
+          "ResolveMatches, Bye). Default: the start time in seconds, so a restarted swarm's is "
+          "higher; restarting with a lower one replays stale announcements. A churn restart "
+          "takes max(this + seconds since start, the camera's last + 1).");
 
 namespace onvif {
 namespace {
@@ -188,6 +221,9 @@ int Main(int argc, char** argv) {
     return Usage("--max-delay must be 0..60s");
   }
   options.seed = absl::GetFlag(FLAGS_seed);
+  absl::StatusOr<std::vector<net::Family>> families = net::ParseFamilies(absl::GetFlag(FLAGS_family));
+  if (!families.ok()) return Usage("--family: " + std::string(families.status().message()));
+  options.families = *families;
   if (const std::string cidr = absl::GetFlag(FLAGS_addresses); !cidr.empty()) {
     absl::StatusOr<swarm::Ipv4Range> range = swarm::Ipv4Range::Parse(cidr);
     if (!range.ok()) return Usage("--addresses: " + std::string(range.status().message()));
@@ -196,6 +232,9 @@ int Main(int argc, char** argv) {
                    " host addresses, fewer than --cameras " + std::to_string(options.cameras));
     }
     options.addresses = *range;
+    if (options.families == std::vector<net::Family>{net::Family::kIPv6}) {
+      return Usage("--addresses gives IPv4 addresses: it needs --family v4 or both");
+    }
   }
   const std::int32_t http_port = absl::GetFlag(FLAGS_http_port);
   if (http_port < 1 || http_port > 65535) return Usage("--http-port must be 1..65535");
@@ -219,6 +258,10 @@ int Main(int argc, char** argv) {
   options.answer_retransmissions = retransmissions == "answer";
   options.send_hello = absl::GetFlag(FLAGS_hello);
   options.send_bye = absl::GetFlag(FLAGS_bye);
+  options.churn = absl::GetFlag(FLAGS_churn);
+  // !(x >= 0) also catches NaN.
+  if (!(options.churn >= 0) || options.churn > 10'000) return Usage("--churn must be 0..10000 events per second");
+  options.instance_id = absl::GetFlag(FLAGS_instance_id);
 
   absl::StatusOr<std::unique_ptr<swarm::Swarm>> created = swarm::Swarm::Create(options);
   if (!created.ok()) {

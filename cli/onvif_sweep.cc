@@ -31,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "engine/net/interfaces.h"
 #include "engine/sweep/output.h"
 #include "engine/sweep/probe_variants.h"
 #include "engine/sweep/sweeper.h"
@@ -38,13 +39,19 @@
 
 ABSL_FLAG(std::vector<std::string>, iface, {},
           "Interface to sweep (repeatable, or comma-separated). Default: every interface "
-          "that is up, has carrier, is multicast-capable and has an IPv4 address; "
+          "that is up, has carrier, is multicast-capable and has an address of a --family; "
           "loopback only when named.");
+ABSL_FLAG(std::string, family, "both",
+          "v4, v6 or both: the IP families to probe in. Each interface is probed in each "
+          "family it has an address for, IPv4 on 239.255.255.250, IPv6 on [ff02::c] from its "
+          "link-local address; a device reached over both is listed once. IPv6 link-local "
+          "XAddrs come out with this host's zone (http://[fe80::1%25eth0]/...).");
 ABSL_FLAG(std::vector<std::string>, exclude, {},
           "Interface not to sweep (repeatable, or comma-separated).");
 ABSL_FLAG(std::string, target, "",
-          "Directed Probes: an IPv4 address or CIDR (repeatable, or comma-separated), probed "
-          "unicast on port 3702, for subnets multicast does not reach. Each is sent twice "
+          "Directed Probes: an IPv4 or IPv6 address or CIDR (repeatable, or comma-separated; "
+          "a link-local IPv6 one with its zone, fe80::5%eth0), probed unicast on port 3702, "
+          "for subnets multicast does not reach. Each is sent twice "
           "(SOAP-over-UDP) unless it answered the first. With --target and no --iface no "
           "multicast is sent.");
 ABSL_FLAG(int32_t, rate, 1000,
@@ -92,9 +99,9 @@ namespace {
 constexpr int kExitBadUsage = 2;
 constexpr int kExitShortfall = 3;
 
-constexpr const char* kFlagNames[] = {"iface",  "exclude", "target", "rate",    "types",   "scopes",
-                                      "filter", "timeout", "quiet",  "repeat",  "rcvbuf",  "threads",
-                                      "backend", "format", "expect", "seed"};
+constexpr const char* kFlagNames[] = {"iface",   "exclude", "family",  "target", "rate",   "types",
+                                      "scopes",  "filter",  "timeout", "quiet",  "repeat", "rcvbuf",
+                                      "threads", "backend", "format",  "expect", "seed"};
 
 std::string Usage() {
   std::string out =
@@ -212,6 +219,9 @@ int Main(int argc, char** argv) {
   sweep::SweepOptions options;
   options.interfaces.include = ifaces;
   options.interfaces.exclude = excludes;
+  absl::StatusOr<std::vector<net::Family>> families = net::ParseFamilies(absl::GetFlag(FLAGS_family));
+  if (!families.ok()) UsageError(absl::StrCat("--family: ", families.status().message()));
+  options.families = *families;
   if (!types.empty()) {
     if (types.size() > sweep::kMaxProbeVariants) {
       UsageError(absl::StrCat("at most ", sweep::kMaxProbeVariants, " --types (one Probe each)"));
@@ -224,12 +234,6 @@ int Main(int argc, char** argv) {
     }
   }
   options.scopes = scopes;
-  if (!options.targets.empty() && std::find(given.begin(), given.end(), "timeout") == given.end()) {
-    // Room for every directed Probe twice at --rate, then the replies.
-    const double seconds = 2.0 * static_cast<double>(options.targets.size() * options.probes.size()) /
-                           static_cast<double>(options.target_rate);
-    options.timeout = std::max(options.timeout, absl::Seconds(seconds) + absl::Seconds(2));
-  }
   options.filter_replies = absl::GetFlag(FLAGS_filter);
   options.timeout = absl::GetFlag(FLAGS_timeout);
   const std::int32_t rate = absl::GetFlag(FLAGS_rate);
@@ -240,6 +244,19 @@ int Main(int argc, char** argv) {
     if (!parsed.ok()) UsageError(std::string(parsed.status().message()));
     options.targets = *std::move(parsed);
     options.multicast = !ifaces.empty();
+    for (const net::IpAddress& target : options.targets) {
+      if (std::find(options.families.begin(), options.families.end(), target.family()) == options.families.end()) {
+        UsageError(absl::StrCat("--target ", net::DisplayString(target), " is ", net::FamilyName(target.family()),
+                                " but --family is ", absl::GetFlag(FLAGS_family)));
+      }
+    }
+  }
+  // After --timeout, --rate and --target are read: it needs all three.
+  if (!options.targets.empty() && std::find(given.begin(), given.end(), "timeout") == given.end()) {
+    // Room for every directed Probe twice at --rate, then the replies.
+    const double seconds = 2.0 * static_cast<double>(options.targets.size() * options.probes.size()) /
+                           static_cast<double>(options.target_rate);
+    options.timeout = std::max(options.timeout, absl::Seconds(seconds) + absl::Seconds(2));
   }
   options.quiet = absl::GetFlag(FLAGS_quiet);
   if (options.timeout <= absl::ZeroDuration()) UsageError("--timeout must be positive");

@@ -59,6 +59,13 @@ std::string IpAddress::ToString() const {
   return buf;
 }
 
+std::string IpAddress::ToStringWithZone(std::string_view zone) const {
+  if (family_ == Family::kIPv4 || scope_id_ == 0 || zone.empty()) return ToString();
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, &v6_, buf, sizeof(buf));
+  return absl::StrCat(buf, "%", absl::string_view(zone.data(), zone.size()));
+}
+
 bool operator==(const IpAddress& a, const IpAddress& b) {
   if (a.family_ != b.family_) return false;
   if (a.family_ == Family::kIPv4) return a.v4_.s_addr == b.v4_.s_addr;
@@ -135,6 +142,11 @@ std::string SocketAddress::ToString() const {
   if (empty()) return "unspecified";
   if (af_ == AF_INET) return absl::StrCat(ip().ToString(), ":", port_);
   return absl::StrCat("[", ip().ToString(), "]:", port_);
+}
+
+std::string SocketAddress::ToStringWithZone(std::string_view zone) const {
+  if (af_ != AF_INET6) return ToString();
+  return absl::StrCat("[", ip().ToStringWithZone(zone), "]:", port_);
 }
 
 }  // namespace onvif::net

@@ -5,9 +5,9 @@
 // may depend on (CMake target onvif_net_address: no sockets, no syscalls);
 // engine/net never depends on engine/io.
 //
-// The family is a parameter everywhere (DESIGN.md): IPv4 sockets are
-// implemented, IPv6 is designed in (types, constants, the receive path) and
-// its socket setup comes later.
+// The family is a parameter everywhere (DESIGN.md): every type here holds
+// IPv4 and IPv6, and an IPv6 link-local address carries its zone (the
+// interface index, RFC 4007) from the kernel's sockaddr_in6 to the text.
 
 #ifndef ONVIF_ENGINE_NET_ADDRESS_H_
 #define ONVIF_ENGINE_NET_ADDRESS_H_
@@ -54,7 +54,13 @@ class IpAddress {
 
   bool IsLinkLocal() const;  // 169.254/16 or fe80::/10
   bool IsLoopback() const;   // 127/8 or ::1
+  // "10.77.0.1", "fd77::1", "fe80::1%3" (the zone as the interface index).
   std::string ToString() const;
+  // The same with the zone written as `zone` (an interface name:
+  // "fe80::1%n0", what people and URLs need) when the address has a scope id
+  // and `zone` is not empty. net::DisplayString (interfaces.h) looks the
+  // name up.
+  std::string ToStringWithZone(std::string_view zone) const;
 
   friend bool operator==(const IpAddress& a, const IpAddress& b);
 
@@ -114,6 +120,8 @@ class SocketAddress {
 
   // "10.77.0.1:3702", "[fe80::1%3]:3702", "unspecified" when empty.
   std::string ToString() const;
+  // "[fe80::1%n0]:3702": the zone written as `zone`, as IpAddress::ToStringWithZone.
+  std::string ToStringWithZone(std::string_view zone) const;
 
   friend bool operator==(const SocketAddress&, const SocketAddress&) = default;
 

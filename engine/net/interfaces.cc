@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/errno_status.h"
@@ -50,6 +51,51 @@ std::optional<InterfaceAddress> Interface::PrimaryAddress(Family family) const {
 
 bool Interface::IsLoopback() const { return (flags & IFF_LOOPBACK) != 0; }
 
+std::vector<Family> Interface::MulticastFamilies(const std::vector<Family>& wanted) const {
+  std::vector<Family> out;
+  for (Family family : wanted) {
+    if (Addresses(family).empty()) continue;
+    if (family == Family::kIPv6 && (flags & IFF_MULTICAST) == 0) continue;
+    if (std::find(out.begin(), out.end(), family) == out.end()) out.push_back(family);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Family>> ParseFamilies(std::string_view text) {
+  if (text == "v4") return std::vector<Family>{Family::kIPv4};
+  if (text == "v6") return std::vector<Family>{Family::kIPv6};
+  if (text == "both") return std::vector<Family>{Family::kIPv4, Family::kIPv6};
+  return absl::InvalidArgumentError(absl::StrCat("unknown family '", absl::string_view(text.data(), text.size()),
+                                                 "' (expected v4, v6 or both)"));
+}
+
+std::string ZoneName(std::uint32_t scope_id) {
+  if (scope_id == 0) return "";
+  char name[IF_NAMESIZE] = {};
+  if (if_indextoname(scope_id, name) != nullptr) return name;
+  return std::to_string(scope_id);
+}
+
+std::optional<std::uint32_t> ZoneIndex(std::string_view zone) {
+  if (zone.empty()) return std::nullopt;
+  std::uint32_t number = 0;
+  if (absl::SimpleAtoi(absl::string_view(zone.data(), zone.size()), &number)) {
+    return number == 0 ? std::nullopt : std::optional<std::uint32_t>(number);
+  }
+  const unsigned index = if_nametoindex(std::string(zone).c_str());
+  return index == 0 ? std::nullopt : std::optional<std::uint32_t>(index);
+}
+
+std::string DisplayString(const IpAddress& ip) {
+  if (ip.family() != Family::kIPv6 || ip.scope_id() == 0) return ip.ToString();
+  return ip.ToStringWithZone(ZoneName(ip.scope_id()));
+}
+
+std::string DisplayString(const SocketAddress& address) {
+  if (address.af() != AF_INET6 || address.scope_id() == 0) return address.ToString();
+  return address.ToStringWithZone(ZoneName(address.scope_id()));
+}
+
 std::optional<std::string> IneligibleReason(const Interface& iface,
                                             const InterfaceFilter& filter, bool named) {
   if ((iface.flags & IFF_UP) == 0) return "down (not IFF_UP)";
@@ -62,12 +108,23 @@ std::optional<std::string> IneligibleReason(const Interface& iface,
     return "not multicast-capable";
   }
   if ((iface.flags & IFF_POINTOPOINT) != 0) return "point-to-point";
+  if (!iface.MulticastFamilies(filter.families).empty()) return std::nullopt;
+  std::vector<const char*> missing;
+  bool ipv6_without_multicast = false;
   for (Family family : filter.families) {
-    if (!iface.Addresses(family).empty()) return std::nullopt;
+    // Only lo (no IFF_MULTICAST, exempt above) has IPv6 and still gets here.
+    if (family == Family::kIPv6 && !iface.ipv6.empty()) {
+      ipv6_without_multicast = true;
+    } else {
+      missing.push_back(FamilyName(family));
+    }
   }
-  std::vector<const char*> names;
-  for (Family family : filter.families) names.push_back(FamilyName(family));
-  return absl::StrCat("no ", absl::StrJoin(names, " or "), " address");
+  std::string why;
+  if (!missing.empty()) why = absl::StrCat("no ", absl::StrJoin(missing, " or "), " address");
+  if (ipv6_without_multicast) {
+    absl::StrAppend(&why, why.empty() ? "" : "; ", "no IPv6 multicast (FF02::C needs IFF_MULTICAST)");
+  }
+  return why;
 }
 
 absl::StatusOr<std::vector<Interface>> ReadInterfaces() {

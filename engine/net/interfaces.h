@@ -6,9 +6,10 @@
 //
 // Eligible, as systemd-resolved's link_relevant() and Avahi decide for mDNS:
 // IFF_UP, lower-up (IFF_LOWER_UP or IFF_RUNNING: carrier present),
-// IFF_MULTICAST, not IFF_POINTOPOINT, and an address of one of the requested
-// families. Loopback is used only when named explicitly (`--iface lo`): it
-// is where tests and demos run, never what a sweep of a host means.
+// IFF_MULTICAST, not IFF_POINTOPOINT, and a requested family it can
+// multicast in (MulticastFamilies). Loopback is used only when named
+// explicitly (`--iface lo`): it is where tests and demos run, never what a
+// sweep of a host means.
 //
 // Naming: with no include list every eligible interface is used and the
 // others are skipped silently; an interface named in `include` must exist and
@@ -19,8 +20,10 @@
 #ifndef ONVIF_ENGINE_NET_INTERFACES_H_
 #define ONVIF_ENGINE_NET_INTERFACES_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -44,12 +47,35 @@ struct Interface {
   // link-local one (FF02::C replies come back to it), else the first.
   std::optional<InterfaceAddress> PrimaryAddress(Family family) const;
   bool IsLoopback() const;
+  // The families of `wanted` (in that order) this interface has an address
+  // of and can send WS-Discovery multicast in: IPv4 on any link (lo too,
+  // though it lacks IFF_MULTICAST: LAB.md); IPv6 only with IFF_MULTICAST,
+  // since FF02::C does not work on lo (LAB.md).
+  std::vector<Family> MulticastFamilies(const std::vector<Family>& wanted) const;
 };
+
+// --family: "v4" -> {kIPv4}, "v6" -> {kIPv6}, "both" -> {kIPv4, kIPv6};
+// InvalidArgument otherwise.
+absl::StatusOr<std::vector<Family>> ParseFamilies(std::string_view text);
+
+// A zone usable on this host for scope id `scope_id`: the name of that
+// interface in the calling thread's network namespace (if_indextoname,
+// "n0"), or the index as text when no interface has it (any more). "" for 0.
+// A syscall: setup, output and error paths only, never per datagram.
+std::string ZoneName(std::uint32_t scope_id);
+// The scope id a zone names: a number as it is, else the index of the
+// interface of that name (if_nametoindex); nullopt when there is none.
+// A syscall, like ZoneName.
+std::optional<std::uint32_t> ZoneIndex(std::string_view zone);
+// `ip` as people and URLs need it: "fe80::1%n0" for a link-local address
+// with a zone (ZoneName), IpAddress::ToString otherwise.
+std::string DisplayString(const IpAddress& ip);
+std::string DisplayString(const SocketAddress& address);
 
 struct InterfaceFilter {
   std::vector<std::string> include;  // --iface NAME (repeatable); empty = all eligible
   std::vector<std::string> exclude;  // --exclude NAME (repeatable)
-  // An interface needs an address of at least one of these families.
+  // An interface needs at least one of these families (MulticastFamilies).
   std::vector<Family> families = {Family::kIPv4};
 };
 

@@ -100,6 +100,16 @@ class Setup {
     return Set(IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq));
   }
 
+  // The same for IPv6 (IPV6_LEAVE_GROUP, then IPV6_JOIN_GROUP).
+  absl::Status JoinGroupV6(const ipv6_mreq& mreq) {
+    (void)sys_.SetSockOpt(fd_.get(), IPPROTO_IPV6, IPV6_LEAVE_GROUP, &mreq, sizeof(mreq));
+    return Set(IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof(mreq));
+  }
+
+  absl::Status BindToDevice(const std::string& name) {
+    return Set(SOL_SOCKET, SO_BINDTODEVICE, name.c_str(), static_cast<socklen_t>(name.size()));
+  }
+
   base::UniqueFd TakeFd() { return std::move(fd_); }
 
  private:
@@ -122,9 +132,10 @@ in_addr WsdGroupV4() {
   return group;
 }
 
-absl::Status Ipv6Stub(const char* what, const Interface& iface) {
-  return absl::UnimplementedError(absl::StrCat(
-      "IPv6 ", what, " on ", iface.name, ": not implemented yet (IPv6 is a later issue)"));
+in6_addr WsdGroupV6() {
+  in6_addr group{};
+  inet_pton(AF_INET6, std::string(kWsdIpv6Group).c_str(), &group);
+  return group;
 }
 
 // Options common to probe and listener sockets (IPv4).
@@ -134,11 +145,7 @@ absl::Status ConfigureV4(Setup& setup, const Interface& iface, const SocketOptio
   if (auto s = setup.SetInt(SOL_SOCKET, SO_RXQ_OVFL, 1); !s.ok()) return s;
   if (auto s = setup.SetInt(IPPROTO_IP, IP_PKTINFO, 1); !s.ok()) return s;
   if (options.bind_to_device) {
-    if (auto s = setup.Set(SOL_SOCKET, SO_BINDTODEVICE, iface.name.c_str(),
-                           static_cast<socklen_t>(iface.name.size()));
-        !s.ok()) {
-      return s;
-    }
+    if (auto s = setup.BindToDevice(iface.name); !s.ok()) return s;
   }
   // ip_mreqn with the ifindex: the interface is chosen by index, not by an
   // address that may be shared or change.
@@ -149,6 +156,36 @@ absl::Status ConfigureV4(Setup& setup, const Interface& iface, const SocketOptio
   }
   const bool loop = options.multicast_loop.value_or(iface.IsLoopback());
   return setup.SetInt(IPPROTO_IP, IP_MULTICAST_LOOP, loop ? 1 : 0);
+}
+
+// Options common to probe and listener sockets (IPv6). `bind_to_device`:
+// listeners always (see OpenListenerSocket), probes when asked.
+absl::Status ConfigureV6(Setup& setup, const Interface& iface, const SocketOptions& options,
+                         bool bind_to_device, BoundSocket* out) {
+  // One family per socket: without V6ONLY an AF_INET6 socket on [::] would
+  // also take IPv4 (as v4-mapped addresses) next to our IPv4 sockets.
+  if (auto s = setup.SetInt(IPPROTO_IPV6, IPV6_V6ONLY, 1); !s.ok()) return s;
+  if (auto s = setup.SizeReceiveBuffer(options.rcvbuf_bytes, out); !s.ok()) return s;
+  if (auto s = setup.SetInt(SOL_SOCKET, SO_RXQ_OVFL, 1); !s.ok()) return s;
+  if (auto s = setup.SetInt(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1); !s.ok()) return s;
+  if (bind_to_device) {
+    if (auto s = setup.BindToDevice(iface.name); !s.ok()) return s;
+  }
+  // FF02::C is link-scope: the interface index says which link.
+  if (auto s = setup.SetInt(IPPROTO_IPV6, IPV6_MULTICAST_IF, static_cast<int>(iface.ifindex)); !s.ok()) {
+    return s;
+  }
+  if (auto s = setup.SetInt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, options.multicast_hops); !s.ok()) return s;
+  const bool loop = options.multicast_loop.value_or(iface.IsLoopback());
+  return setup.SetInt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, loop ? 1 : 0);
+}
+
+// The IPv6 address a probe socket binds to: the link-local one, zoned by
+// the interface (see OpenProbeSocket), else the first.
+IpAddress ProbeBindAddressV6(const Interface& iface) {
+  const IpAddress primary = iface.PrimaryAddress(Family::kIPv6)->address;
+  if (primary.IsLinkLocal()) return IpAddress::V6(primary.v6(), iface.ifindex);
+  return IpAddress::V6(primary.v6());
 }
 
 absl::StatusOr<BoundSocket> Finish(Setup& setup, const Interface& iface, Family family,
@@ -174,12 +211,18 @@ absl::Status CheckAddress(const Interface& iface, Family family, const char* wha
 
 absl::StatusOr<BoundSocket> OpenProbeSocket(const Interface& iface, Family family,
                                             const SocketOptions& options, OsSysCalls& sys) {
-  if (family == Family::kIPv6) return Ipv6Stub("probe socket", iface);
   if (auto s = CheckAddress(iface, family, "probe socket"); !s.ok()) return s;
-  const in_addr local = iface.PrimaryAddress(family)->address.v4();
-
   Setup setup(iface, sys);
   BoundSocket out;
+  if (family == Family::kIPv6) {
+    if (auto s = setup.Open(AF_INET6); !s.ok()) return s;
+    if (auto s = ConfigureV6(setup, iface, options, options.bind_to_device, &out); !s.ok()) return s;
+    if (auto s = setup.Bind(SocketAddress(ProbeBindAddressV6(iface), options.port.value_or(0))); !s.ok()) {
+      return s;
+    }
+    return Finish(setup, iface, family, std::move(out));
+  }
+  const in_addr local = iface.PrimaryAddress(family)->address.v4();
   if (auto s = setup.Open(AF_INET); !s.ok()) return s;
   if (auto s = ConfigureV4(setup, iface, options, local, &out); !s.ok()) return s;
   if (auto s = setup.Bind(SocketAddress(IpAddress::V4(local), options.port.value_or(0)));
@@ -192,35 +235,54 @@ absl::StatusOr<BoundSocket> OpenProbeSocket(const Interface& iface, Family famil
 absl::StatusOr<BoundSocket> OpenUnicastProbeSocket(Family family, const SocketOptions& options, OsSysCalls& sys) {
   Interface unicast;
   unicast.name = "unicast";
-  if (family == Family::kIPv6) return Ipv6Stub("unicast probe socket", unicast);
   Setup setup(unicast, sys);
   BoundSocket out;
-  if (auto s = setup.Open(AF_INET); !s.ok()) return s;
+  const bool v6 = family == Family::kIPv6;
+  if (auto s = setup.Open(v6 ? AF_INET6 : AF_INET); !s.ok()) return s;
+  if (v6) {
+    if (auto s = setup.SetInt(IPPROTO_IPV6, IPV6_V6ONLY, 1); !s.ok()) return s;
+  }
   if (auto s = setup.SizeReceiveBuffer(options.rcvbuf_bytes, &out); !s.ok()) return s;
   if (auto s = setup.SetInt(SOL_SOCKET, SO_RXQ_OVFL, 1); !s.ok()) return s;
-  if (auto s = setup.SetInt(IPPROTO_IP, IP_PKTINFO, 1); !s.ok()) return s;
-  if (auto s = setup.Bind(SocketAddress(IpAddress::V4(in_addr{htonl(INADDR_ANY)}), options.port.value_or(0)));
+  if (auto s = v6 ? setup.SetInt(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) : setup.SetInt(IPPROTO_IP, IP_PKTINFO, 1);
       !s.ok()) {
     return s;
   }
+  const IpAddress any = v6 ? IpAddress::V6(in6addr_any) : IpAddress::V4(in_addr{htonl(INADDR_ANY)});
+  if (auto s = setup.Bind(SocketAddress(any, options.port.value_or(0))); !s.ok()) return s;
   return Finish(setup, unicast, family, std::move(out));
 }
 
 absl::StatusOr<BoundSocket> OpenListenerSocket(const Interface& iface, Family family,
                                                const SocketOptions& options, OsSysCalls& sys) {
-  if (family == Family::kIPv6) return Ipv6Stub("listener socket", iface);
   if (auto s = CheckAddress(iface, family, "listener socket"); !s.ok()) return s;
-  const in_addr local = iface.PrimaryAddress(family)->address.v4();
-
   Setup setup(iface, sys);
   BoundSocket out;
-  if (auto s = setup.Open(AF_INET); !s.ok()) return s;
+  if (auto s = setup.Open(FamilyToAf(family)); !s.ok()) return s;
   // One listener per interface shares *:3702 with the others (and with other
   // responders on the host).
   if (auto s = setup.SetInt(SOL_SOCKET, SO_REUSEADDR, 1); !s.ok()) return s;
   if (options.reuse_port) {
     if (auto s = setup.SetInt(SOL_SOCKET, SO_REUSEPORT, 1); !s.ok()) return s;
   }
+  if (family == Family::kIPv6) {
+    // A socket on [::]:3702 gets FF02::C from every interface any socket
+    // joined it on (LAB.md), and IPV6_MULTICAST_ALL=0 does not help: its
+    // filter matches the group, not the interface it was joined on
+    // (measured: two listeners joined on n0 and n1 both got n0's datagram).
+    // SO_BINDTODEVICE keeps each listener to its own interface.
+    if (auto s = ConfigureV6(setup, iface, options, /*bind_to_device=*/true, &out); !s.ok()) return s;
+    if (auto s = setup.Bind(SocketAddress(IpAddress::V6(in6addr_any), options.port.value_or(kWsdPort)));
+        !s.ok()) {
+      return s;
+    }
+    ipv6_mreq mreq{};
+    mreq.ipv6mr_multiaddr = WsdGroupV6();
+    mreq.ipv6mr_interface = iface.ifindex;
+    if (auto s = setup.JoinGroupV6(mreq); !s.ok()) return s;
+    return Finish(setup, iface, family, std::move(out));
+  }
+  const in_addr local = iface.PrimaryAddress(family)->address.v4();
   // Only the groups joined here, on the interface joined here (LAB.md).
   if (auto s = setup.SetInt(IPPROTO_IP, IP_MULTICAST_ALL, 0); !s.ok()) return s;
   if (auto s = ConfigureV4(setup, iface, options, local, &out); !s.ok()) return s;

@@ -5,28 +5,39 @@
 // ProbeMatches on (WS-Discovery 2005/04 section 5.3: matches go back to the
 // Probe's source address and port). Bound to the interface's address on an
 // ephemeral port; multicast leaves through that interface by ifindex
-// (IP_MULTICAST_IF with ip_mreqn) with TTL 1 (section 2.4); loop off except
-// on lo; SO_RCVBUF sized for a reply storm; SO_RXQ_OVFL and IP_PKTINFO so the
-// receive path can count kernel drops and learn the arrival interface
-// (ParseReceiveInfo, engine/net/receive_info.h).
+// (IP_MULTICAST_IF with ip_mreqn / IPV6_MULTICAST_IF) with TTL / hop limit 1
+// (section 2.4); loop off except on lo; SO_RCVBUF sized for a reply storm;
+// SO_RXQ_OVFL and IP_PKTINFO / IPV6_RECVPKTINFO so the receive path can count
+// kernel drops and learn the arrival interface (ParseReceiveInfo,
+// engine/net/receive_info.h).
+//
+// IPv6 probe sockets bind to the interface's link-local address, zoned by
+// its ifindex (fe80::1%3), not to a global or ULA one: FF02::C is
+// link-scope, so the Probe only ever reaches the link, and the kernel's own
+// source choice for a link-scope destination is the link-local address
+// (RFC 6724 rule 2). A camera on the link can always answer it, even one with
+// no global address or no route back to our prefix (cameras with SLAAC off,
+// IPv6-only segments without a router). Replies then carry the link's zone
+// (sin6_scope_id) up to the sweep. Only an interface without a link-local
+// address binds to its first (global / ULA) one.
 //
 // OpenListenerSocket: *:3702 (SO_REUSEADDR; see SocketOptions::reuse_port for
-// why not SO_REUSEPORT) joined to 239.255.255.250 on one interface, for
-// the swarm and for watching Hello/Bye. One socket per interface because one
-// IPv4 socket can join on at most igmp_max_memberships (20) interfaces
-// (LAB.md); IP_MULTICAST_ALL=0 because otherwise every socket bound to
-// *:3702 receives every interface's multicast (LAB.md); membership is dropped
-// before it is added, the veth quirk systemd-resolved and Avahi work around
-// (a membership still present makes IP_ADD_MEMBERSHIP fail with EADDRINUSE).
+// why not SO_REUSEPORT) joined to the group on one interface
+// (239.255.255.250 with ip_mreqn, FF02::C with ipv6_mreq), for the swarm and
+// for watching Hello/Bye. One socket per interface because one IPv4 socket
+// can join on at most igmp_max_memberships (20) interfaces (LAB.md).
+// Sockets bound to *:3702 receive every interface's multicast unless told
+// otherwise (LAB.md): IPv4 listeners set IP_MULTICAST_ALL=0; its IPv6
+// counterpart filters by group only, not by the interface joined on, so IPv6
+// listeners are always SO_BINDTODEVICE'd to their interface instead (which
+// needs CAP_NET_RAW). Membership is dropped before it is added, the
+// veth quirk systemd-resolved and Avahi work around (a membership still
+// present makes the add fail with EADDRINUSE). IPv6 sockets of both kinds
+// are IPV6_V6ONLY: each family has its own sockets.
 //
 // Errors name the protocol option, the operation and the interface, e.g.
 // "IP_ADD_MEMBERSHIP on cam3: No buffer space available", and carry the
 // absl::ErrnoToStatusCode of the errno. Nothing is left open on failure.
-//
-// IPv6 (FF02::C, IPV6_MULTICAST_IF, hop limit 1, IPV6_JOIN_GROUP,
-// SO_BINDTODEVICE instead of IP_MULTICAST_ALL, IPV6_RECVPKTINFO) is a later
-// issue: for Family::kIPv6 both functions are STUBS that return
-// UNIMPLEMENTED (tested as such in tests/net/udp_socket_test.cc).
 
 #ifndef ONVIF_ENGINE_NET_UDP_SOCKET_H_
 #define ONVIF_ENGINE_NET_UDP_SOCKET_H_
@@ -61,14 +72,17 @@ struct SocketOptions {
   // SO_RCVBUFFORCE first (beyond rmem_max, needs CAP_NET_ADMIN), SO_RCVBUF
   // (capped at rmem_max) when that gives EPERM.
   int rcvbuf_bytes = kDefaultRcvbufBytes;
-  // IP_MULTICAST_LOOP; unset = on for loopback only (where the peer is local).
+  // IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP; unset = on for loopback only
+  // (where the peer is local).
   std::optional<bool> multicast_loop;
-  // IP_MULTICAST_TTL; WS-Discovery section 2.4 / SOAP-over-UDP: 1.
+  // IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS; WS-Discovery section 2.4 /
+  // SOAP-over-UDP: 1.
   int multicast_hops = 1;
   // Local port; unset = ephemeral for probes, kWsdPort for listeners.
   std::optional<std::uint16_t> port;
-  // SO_BINDTODEVICE on IPv4 sockets too (pins unicast to this interface's
-  // listener instead of SO_REUSEPORT's hash). Needs CAP_NET_RAW.
+  // SO_BINDTODEVICE on IPv4 sockets and IPv6 probe sockets too (pins
+  // unicast to this interface's listener instead of SO_REUSEPORT's hash).
+  // Needs CAP_NET_RAW. IPv6 listeners always have it.
   bool bind_to_device = false;
   // SO_REUSEPORT on listeners. Off by default: measured on this kernel (6.x,
   // veth), two listeners on *:3702 in one SO_REUSEPORT group get each
@@ -98,9 +112,10 @@ absl::StatusOr<BoundSocket> OpenProbeSocket(const Interface& iface, Family famil
                                             OsSysCalls& sys = RealSysCalls());
 
 // OpenUnicastProbeSocket: what directed (unicast) Probes go out of and their
-// replies come back to: INADDR_ANY on an ephemeral port (the routing table
-// picks the interface per target), SO_RCVBUF, SO_RXQ_OVFL and IP_PKTINFO as
-// for probe sockets. interface_name is "unicast". IPv4 only for now.
+// replies come back to: 0.0.0.0 / [::] (IPV6_V6ONLY) on an ephemeral port
+// (the routing table, or a link-local target's zone, picks the interface per
+// target), SO_RCVBUF, SO_RXQ_OVFL and IP_PKTINFO / IPV6_RECVPKTINFO as for
+// probe sockets. interface_name is "unicast".
 absl::StatusOr<BoundSocket> OpenUnicastProbeSocket(Family family, const SocketOptions& options = {},
                                                    OsSysCalls& sys = RealSysCalls());
 

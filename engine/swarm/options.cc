@@ -89,6 +89,10 @@ std::string CountersJson(const SwarmCounters& c, std::uint32_t cameras,
   json.KeyUint("send_errors", c.send_errors);
   json.KeyUint("hellos", c.hellos);
   json.KeyUint("byes", c.byes);
+  json.KeyUint("churn_byes", c.churn_byes);
+  json.KeyUint("churn_hellos", c.churn_hellos);
+  json.KeyUint("churn_updates", c.churn_updates);
+  json.KeyUint("away", c.away);
   json.KeyUint("kernel_drops", c.kernel_drops);
   json.KeyUint("last_answer_us", c.last_answer_us);
   json.EndObject();

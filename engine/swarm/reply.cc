@@ -47,9 +47,11 @@ void ReplyStore::Reserve(std::size_t cameras, std::size_t bytes_each) {
   arena_.reserve(cameras * bytes_each);
 }
 
-void ReplyStore::Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence,
-                     const std::function<void(std::string&)>& restyle) {
+wsd::RenderedMessage ReplyStore::Render(const wsd::DeviceDescription& device,
+                                       const wsd::AppSequenceSpec& app_sequence,
+                                       const std::function<void(std::string&)>& restyle) {
   wsd::RenderedMessage rendered = wsd::RenderProbeMatches(wsd::NewMessageId(), "", app_sequence, {&device, 1});
+  if (!restyle) return rendered;
   const std::string message_id = rendered.bytes.substr(rendered.message_id_offset, rendered.message_id_size);
   restyle(rendered.bytes);
   // Find the pieces again: the MessageID value is unique, RelatesTo is empty.
@@ -57,20 +59,43 @@ void ReplyStore::Add(const wsd::DeviceDescription& device, const wsd::AppSequenc
   const std::size_t relates_to = rendered.bytes.find("RelatesTo>");
   assert(rendered.message_id_offset != std::string::npos && relates_to != std::string::npos);
   rendered.relates_to_offset = relates_to + std::string_view("RelatesTo>").size();
-  AddRendered(rendered);
+  return rendered;
+}
+
+void ReplyStore::Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence,
+                     const std::function<void(std::string&)>& restyle) {
+  const wsd::RenderedMessage rendered = Render(device, app_sequence, restyle);
+  Reply reply = Layout(rendered);
+  reply.begin = static_cast<std::uint32_t>(arena_.size());
+  arena_.append(rendered.bytes);
+  replies_.push_back(reply);
 }
 
 void ReplyStore::Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence) {
-  AddRendered(wsd::RenderProbeMatches(wsd::NewMessageId(), "", app_sequence, {&device, 1}));
+  Add(device, app_sequence, {});
 }
 
-void ReplyStore::AddRendered(const wsd::RenderedMessage& rendered) {
+void ReplyStore::Replace(std::uint32_t index, const wsd::DeviceDescription& device,
+                         const wsd::AppSequenceSpec& app_sequence,
+                         const std::function<void(std::string&)>& restyle) {
+  wsd::RenderedMessage rendered = Render(device, app_sequence, restyle);
+  Reply reply = Layout(rendered);
+  reply.side = replies_[index].side;
+  if (reply.side == kInArena) {
+    reply.side = static_cast<std::uint32_t>(side_.size());
+    side_.emplace_back();
+  }
+  reply.begin = 0;
+  side_[reply.side] = std::move(rendered.bytes);
+  replies_[index] = reply;
+}
+
+ReplyStore::Reply ReplyStore::Layout(const wsd::RenderedMessage& rendered) {
   const std::size_t found = rendered.bytes.find(kHostMarker, rendered.relates_to_offset);
   const bool has_host = found != std::string::npos;
   const std::size_t host = has_host ? found : rendered.bytes.size();
   Reply reply;
   reply.has_host = has_host;
-  reply.begin = static_cast<std::uint32_t>(arena_.size());
   reply.message_id = static_cast<std::uint32_t>(rendered.message_id_offset);
   reply.message_id_end = static_cast<std::uint32_t>(rendered.message_id_offset + rendered.message_id_size);
   reply.relates_to = static_cast<std::uint32_t>(rendered.relates_to_offset);
@@ -85,14 +110,14 @@ void ReplyStore::AddRendered(const wsd::RenderedMessage& rendered) {
   reply.host = static_cast<std::uint32_t>(host);
   reply.host_end = static_cast<std::uint32_t>(has_host ? host + kHostMarker.size() : host);
   reply.size = static_cast<std::uint32_t>(rendered.bytes.size());
-  arena_.append(rendered.bytes);
-  replies_.push_back(reply);
+  return reply;
 }
 
 void ReplyStore::Fill(std::uint32_t index, std::string_view message_id, std::string_view relates_to_escaped,
                       std::string_view message_number, std::string_view host_port, iovec* iov) const {
   const Reply& r = replies_[index];
-  char* base = const_cast<char*>(arena_.data()) + r.begin;  // iovec is not const-correct
+  // iovec is not const-correct.
+  char* base = const_cast<char*>(r.side == kInArena ? arena_.data() + r.begin : side_[r.side].data());
   auto piece = [](const char* data, std::size_t size) { return iovec{const_cast<char*>(data), size}; };
   const bool has_number = r.number_end > r.number;
   iov[0] = piece(base, r.message_id);

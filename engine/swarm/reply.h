@@ -16,6 +16,13 @@
 // the bytes straight from the arena and the hot path copies nothing
 // (sendmmsg takes the iovecs). Gather() joins them for tests.
 //
+// A camera whose own state changes (--churn: a restart's new InstanceId, a
+// higher MetadataVersion) is rendered again with Replace into a side slot of
+// its own that replaces its arena piece from then on; the arena never grows
+// after start and the side slots are at most one per camera, reused. So the
+// hot path stays one gather list per reply, and what a reply says is always
+// what the builder renders for the camera's current state.
+//
 // FastRng is splitmix64: a few ns per id, so 100,000 fresh MessageIDs per
 // Probe cost well under a millisecond. Ids need to be unique, not secret.
 
@@ -67,6 +74,10 @@ class ReplyStore {
   // MessageID value and leave the RelatesTo element empty.
   void Add(const wsd::DeviceDescription& device, const wsd::AppSequenceSpec& app_sequence,
            const std::function<void(std::string&)>& restyle);
+  // Renders camera `index`'s reply again (index < size()), as Add does;
+  // restyle may be empty. Cold path: allocates the first time per camera.
+  void Replace(std::uint32_t index, const wsd::DeviceDescription& device,
+               const wsd::AppSequenceSpec& app_sequence, const std::function<void(std::string&)>& restyle);
   std::size_t size() const { return replies_.size(); }
   std::size_t arena_bytes() const { return arena_.size(); }
 
@@ -78,9 +89,16 @@ class ReplyStore {
             std::string_view message_number, std::string_view host_port, iovec* iov) const;
 
  private:
-  void AddRendered(const wsd::RenderedMessage& rendered);
+  struct Reply;
+  static constexpr std::uint32_t kInArena = UINT32_MAX;
+  static wsd::RenderedMessage Render(const wsd::DeviceDescription& device,
+                                     const wsd::AppSequenceSpec& app_sequence,
+                                     const std::function<void(std::string&)>& restyle);
+  // Where the pieces of `rendered` are, offsets relative to its start.
+  static Reply Layout(const wsd::RenderedMessage& rendered);
   struct Reply {
-    std::uint32_t begin = 0;       // in arena_
+    std::uint32_t side = kInArena;  // else the index in side_ (Replace)
+    std::uint32_t begin = 0;        // in arena_ (0 in a side slot)
     std::uint32_t message_id = 0;  // offsets relative to begin
     std::uint32_t message_id_end = 0;
     std::uint32_t relates_to = 0;  // rendered empty: begin == end
@@ -93,6 +111,7 @@ class ReplyStore {
   };
   std::string arena_;
   std::vector<Reply> replies_;
+  std::vector<std::string> side_;
 };
 
 // The SOAP 1.2 fault a Target Service returns to a unicast Probe whose

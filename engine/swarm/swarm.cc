@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "engine/base/strings.h"
 #include "engine/io/event_loop.h"
 #include "engine/net/udp_socket.h"
+#include "engine/swarm/churn.h"
 #include "engine/swarm/identity.h"
 #include "engine/swarm/reply.h"
 #include "engine/wsd/builder.h"
@@ -34,8 +36,8 @@
 namespace onvif::swarm {
 namespace {
 
-// Replies per sendmmsg call. UIO_MAXIOV (1024) caps vlen; 256 x 7 iovecs
-// keeps the scratch small and one call ~100 us.
+// Replies per sendmmsg call. UIO_MAXIOV (1024) caps vlen; 256 x kReplyIovecs
+// iovecs keeps the scratch small and one call ~100 us.
 constexpr std::size_t kSendBatch = 256;
 // Probes answered concurrently (spec mode keeps a job for max_delay).
 constexpr std::size_t kMaxJobs = 16;
@@ -47,27 +49,46 @@ constexpr absl::Duration kStopPollInterval = absl::Milliseconds(20);
 // Back-off when the send buffer is full (EAGAIN / ENOBUFS).
 constexpr absl::Duration kSendRetry = absl::Milliseconds(1);
 constexpr int kSndbufBytes = 4 << 20;
-constexpr std::size_t kControlBytes = CMSG_SPACE(sizeof(in_pktinfo));
+constexpr std::size_t kControlBytes = std::max(CMSG_SPACE(sizeof(in_pktinfo)), CMSG_SPACE(sizeof(in6_pktinfo)));
+// Churn timer: at least every kChurnTickMax (a low rate still keeps time),
+// at most every kChurnTickMin (a high rate applies several events a tick).
+constexpr absl::Duration kChurnTickMin = absl::Milliseconds(1);
+constexpr absl::Duration kChurnTickMax = absl::Milliseconds(100);
 
-// Fills one sendmmsg entry. IP_PKTINFO makes it leave through `ifindex`
-// (the interface the Probe came in on, or the one a multicast announcement is
-// for) from `source` (ipi_spec_dst; it must be an address of this host).
+// Fills one sendmmsg entry. IP_PKTINFO / IPV6_PKTINFO makes it leave
+// through `ifindex` (the interface the Probe came in on, or the one a
+// multicast announcement is for); IPv4 from `source_v4` (ipi_spec_dst; it
+// must be an address of this host), IPv6 from the address the kernel picks
+// on that interface for the destination (RFC 6724: the link-local one for a
+// link-local prober or FF02::C, the ULA / global one for such a prober).
 void PrepareMessage(msghdr& msg, void* destination, socklen_t destination_length, iovec* iov,
-                    std::size_t iov_count, char* control, std::uint32_t ifindex, in_addr source) {
+                    std::size_t iov_count, char* control, net::Family family, std::uint32_t ifindex,
+                    in_addr source_v4) {
   msg = msghdr{};
   msg.msg_name = destination;
   msg.msg_namelen = destination_length;
   msg.msg_iov = iov;
   msg.msg_iovlen = iov_count;
   msg.msg_control = control;
-  msg.msg_controllen = kControlBytes;
+  const bool v6 = family == net::Family::kIPv6;
+  msg.msg_controllen = v6 ? CMSG_SPACE(sizeof(in6_pktinfo)) : CMSG_SPACE(sizeof(in_pktinfo));
   cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (v6) {
+    cmsg->cmsg_level = IPPROTO_IPV6;
+    cmsg->cmsg_type = IPV6_PKTINFO;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo info{};
+    info.ipi6_ifindex = ifindex;
+    info.ipi6_addr = in6addr_any;
+    std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+    return;
+  }
   cmsg->cmsg_level = IPPROTO_IP;
   cmsg->cmsg_type = IP_PKTINFO;
   cmsg->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
   in_pktinfo info{};
   info.ipi_ifindex = static_cast<int>(ifindex);
-  info.ipi_spec_dst = source;
+  info.ipi_spec_dst = source_v4;
   std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
 }
 
@@ -77,6 +98,16 @@ std::int64_t MonotonicNs() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// The discovery group of `family` on interface `ifindex`, port 3702
+// (announcements, multicast-reply): 239.255.255.250, or FF02::C with the
+// interface as its zone (link scope).
+socklen_t Group(net::Family family, std::uint32_t ifindex, sockaddr_storage& out) {
+  const std::string_view text = family == net::Family::kIPv6 ? net::kWsdIpv6Group : net::kWsdIpv4Group;
+  const std::optional<net::IpAddress> group = net::IpAddress::Parse(text);
+  const net::IpAddress zoned = family == net::Family::kIPv6 ? net::IpAddress::V6(group->v6(), ifindex) : *group;
+  return net::SocketAddress(zoned, wsd::kPort).ToSockaddr(out);
+}
+
 std::string Ipv4ToString(in_addr address) {
   char text[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &address, text, sizeof(text));
@@ -84,8 +115,25 @@ std::string Ipv4ToString(in_addr address) {
 }
 
 bool IsMulticast(const net::SocketAddress& address) {
-  if (address.empty() || address.family() != net::Family::kIPv4) return false;
+  if (address.empty()) return false;
+  if (address.family() == net::Family::kIPv6) return address.ip().v6().s6_addr[0] == 0xff;
   return (ntohl(address.ip().v4().s_addr) >> 28) == 0xe;
+}
+
+// What a camera on `iface` puts in its XAddr for `family`: the IPv4 primary
+// address; for IPv6 the first global or ULA address, else the link-local one
+// without its zone (a zone means something only on the receiving host, which
+// adds its own), in brackets (RFC 3986 IP-literal).
+std::string HostPort(const net::Interface& iface, net::Family family, std::uint16_t port) {
+  if (family == net::Family::kIPv4) return absl::StrCat(iface.PrimaryAddress(family)->address.ToString(), ":", port);
+  const net::InterfaceAddress* pick = &iface.ipv6.front();
+  for (const net::InterfaceAddress& a : iface.ipv6) {
+    if (!a.address.IsLinkLocal()) {
+      pick = &a;
+      break;
+    }
+  }
+  return absl::StrCat("[", net::IpAddress::V6(pick->address.v6()).ToString(), "]:", port);
 }
 
 // Source key for the rate limiter: the address without the port (a prober
@@ -107,7 +155,8 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
         rng_(static_cast<std::uint64_t>(MonotonicNs()) ^ (static_cast<std::uint64_t>(getpid()) << 32)),
         rate_limiter_(options.rate_limit),
         history_(absl::ToInt64Nanoseconds(options.duplicate_window)),
-        camera_rate_limiter_(options.rate_limit, options.addresses ? options.cameras : 0) {}
+        camera_rate_limiter_(options.rate_limit, options.addresses ? options.cameras : 0),
+        churn_(options.seed, std::max<std::uint32_t>(options.cameras, 1)) {}
 
   ~SwarmImpl() override {
     if (loop_) {
@@ -120,11 +169,7 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   absl::Status Run() override;
   void RequestStop() override { stop_requested_.store(true, std::memory_order_relaxed); }
   SwarmCounters counters() const override { return counters_; }
-  std::vector<std::string> interface_names() const override {
-    std::vector<std::string> names;
-    for (const Listener& l : listeners_) names.push_back(l.name);
-    return names;
-  }
+  std::vector<std::string> interface_names() const override { return interface_names_; }
 
   void OnDatagrams(io::EventLoop& loop, std::span<const io::Datagram> batch) override;
 
@@ -132,9 +177,10 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   struct Listener {
     net::BoundSocket socket;
     std::string name;
+    net::Family family = net::Family::kIPv4;
     unsigned ifindex = 0;
-    in_addr address{};
-    std::string host_port;  // "10.77.0.2:80" for XAddrs
+    in_addr address{};      // IPv4: the interface's primary address
+    std::string host_port;  // "10.77.0.2:80" or "[fd77::2]:80" for XAddrs (HostPort)
   };
   // One Probe being answered.
   struct Job {
@@ -150,6 +196,7 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
     std::int64_t start_ns = 0;
   };
   enum class Send { kDone, kRetry };
+  enum class Announcement { kHello, kBye };
 
   void HandleProbe(const io::Datagram& datagram, const wsd::Envelope& env, std::int64_t now_ns);
   void RunJob(std::size_t job_index);
@@ -157,19 +204,41 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   void AnswerDirected(const io::Datagram& datagram, std::string_view message_id, std::uint32_t camera);
   // Sends up to `count` replies of the job starting at job.next.
   Send SendReplies(Job& job, std::size_t end);
-  void SendAnnouncements(bool hello, std::size_t first, std::size_t count);
+  // Multicasts `kind` for cameras camera_at(0..count) on every listener
+  // (each interface, each family), each with the camera's current
+  // AppSequence (the caller has advanced it).
+  template <typename CameraAt>
+  void SendAnnouncements(Announcement kind, std::size_t count, const CameraAt& camera_at);
   void SendFault(const io::Datagram& datagram, std::string_view relates_to);
   // A Resolve naming one of our cameras gets its ResolveMatches, unicast to
   // the resolver (section 6.3); others are not ours to answer.
   void HandleResolve(const io::Datagram& datagram, const wsd::Envelope& env);
   void PollStop();
   void HelloTick(std::size_t first);
+  void StartChurn();
+  void ChurnTick();
+  void ApplyChurn(const ChurnEvent& event);
+  // Renders camera's ProbeMatches again after its InstanceId or
+  // MetadataVersion changed.
+  void Rerender(std::uint32_t camera);
+  // Where a ProbeMatches for `datagram` goes: its source, or the group with
+  // the multicast-reply quirk.
+  socklen_t ReplyDestination(const io::Datagram& datagram, sockaddr_storage& out) const {
+    const Listener& listener = listeners_[datagram.socket_tag];
+    return options_.quirks.multicast_reply ? Group(listener.family, listener.ifindex, out)
+                                           : datagram.peer.ToSockaddr(out);
+  }
+  wsd::AppSequenceSpec Sequence(std::uint32_t camera, std::uint64_t message_number) const {
+    return wsd::AppSequenceSpec{.instance_id = instance_ids_[camera], .message_number = message_number};
+  }
 
+  // --addresses is IPv4: over IPv6 every camera has the interface's address.
   in_addr CameraAddress(std::uint32_t camera, const Listener& listener) const {
-    return options_.addresses ? options_.addresses->Host(camera) : listener.address;
+    return options_.addresses && listener.family == net::Family::kIPv4 ? options_.addresses->Host(camera)
+                                                                       : listener.address;
   }
   std::string_view CameraHostPort(std::uint32_t camera, const Listener& listener) const {
-    if (!options_.addresses) return listener.host_port;
+    if (!options_.addresses || listener.family != net::Family::kIPv4) return listener.host_port;
     return std::string_view(host_ports_)
         .substr(host_port_offsets_[camera], host_port_offsets_[camera + 1] - host_port_offsets_[camera]);
   }
@@ -207,6 +276,7 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   // What it says in a ResolveMatch: always its XAddrs.
   wsd::DeviceDescription ResolvedDescription(std::uint32_t camera, std::string_view host_port) const {
     wsd::DeviceDescription d = Describe(cameras_[camera], host_port, options_.types);
+    d.metadata_version = metadata_versions_[camera];
     if (options_.quirks.oversize) {
       // 52 more scopes of ~150 bytes: a ProbeMatches of ~9 KB whose Scopes
       // stay under the 8 KiB a single field may have.
@@ -226,13 +296,14 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   // The camera's next AppSequence MessageNumber, as decimal text in send
   // slot k's buffer (valid until the slot is reused).
   std::string_view NextMessageNumber(std::uint32_t camera, std::size_t k) {
-    std::array<char, 10>& text = numbers_[k];
+    std::array<char, 20>& text = numbers_[k];
     const auto end = std::to_chars(text.data(), text.data() + text.size(), ++message_numbers_[camera]).ptr;
     return {text.data(), static_cast<std::size_t>(end - text.data())};
   }
 
   SwarmOptions options_;
-  std::vector<Listener> listeners_;
+  std::vector<Listener> listeners_;  // per interface, per family it has
+  std::vector<std::string> interface_names_;
   std::vector<CameraIdentity> cameras_;
   std::vector<std::string_view> scopes_;      // every camera's scopes, flattened
   std::vector<std::uint32_t> scope_offsets_;  // camera i: scopes_[off[i], off[i+1])
@@ -241,7 +312,11 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   std::vector<wsd::QName> types_;  // what every camera is
   absl::flat_hash_map<std::string, std::uint32_t> camera_of_endpoint_;  // for Resolve
   ReplyStore replies_;
-  wsd::AppSequenceSpec app_sequence_;
+  std::uint64_t base_instance_id_ = 0;  // every camera's InstanceId at start
+  // Per camera: present (not left under churn), InstanceId, MetadataVersion.
+  std::vector<std::uint8_t> present_;
+  std::vector<std::uint64_t> instance_ids_;
+  std::vector<std::uint64_t> metadata_versions_;
 
   std::unique_ptr<io::EventLoop> loop_;
   wsd::Scanner scanner_;
@@ -249,6 +324,11 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   RateLimiter rate_limiter_;
   ProbeHistory history_;
   IndexedRateLimiter camera_rate_limiter_;
+  ChurnPlanner churn_;
+  std::int64_t run_start_ns_ = 0;
+  std::int64_t churn_start_ns_ = 0;
+  std::uint64_t churn_done_ = 0;
+  absl::Duration churn_tick_ = kChurnTickMax;
   std::string directed_relates_to_;
   std::array<Job, kMaxJobs> jobs_;
   std::vector<std::uint32_t> scratch_cameras_;
@@ -261,8 +341,9 @@ class SwarmImpl final : public Swarm, public io::DatagramHandler {
   // sendmmsg scratch, reused by every batch.
   std::array<mmsghdr, kSendBatch> messages_{};
   std::array<std::array<iovec, kReplyIovecs>, kSendBatch> iovecs_{};
-  std::array<std::array<char, 10>, kSendBatch> numbers_{};  // MessageNumber text per send slot
-  std::vector<std::uint32_t> message_numbers_;              // per camera: the last one sent
+  std::array<std::array<char, 20>, kSendBatch> numbers_{};  // MessageNumber text per send slot
+  std::array<std::size_t, kSendBatch> positions_{};         // send slot -> position in the job
+  std::vector<std::uint64_t> message_numbers_;              // per camera: the last one sent
   std::array<std::array<char, wsd::kMessageIdSize>, kSendBatch> ids_{};
   alignas(cmsghdr) std::array<std::array<char, kControlBytes>, kSendBatch> controls_{};
   std::vector<std::string> announce_bytes_;
@@ -278,14 +359,26 @@ absl::Status SwarmImpl::Init() {
   if (options_.addresses && options_.addresses->HostCount() < options_.cameras) {
     return absl::InvalidArgumentError("the address range has fewer host addresses than cameras");
   }
-  absl::StatusOr<std::vector<net::Interface>> interfaces = net::ListInterfaces(options_.interfaces);
+  if (options_.families.empty()) return absl::InvalidArgumentError("no address family to serve");
+  net::InterfaceFilter filter = options_.interfaces;
+  filter.families = options_.families;
+  absl::StatusOr<std::vector<net::Interface>> interfaces = net::ListInterfaces(filter);
   if (!interfaces.ok()) return interfaces.status();
+  bool any_v4 = false;
+  for (const net::Interface& iface : *interfaces) {
+    const std::vector<net::Family> families = iface.MulticastFamilies(options_.families);
+    any_v4 = any_v4 || std::find(families.begin(), families.end(), net::Family::kIPv4) != families.end();
+  }
+  if (options_.addresses && !any_v4) {
+    return absl::InvalidArgumentError("--addresses gives IPv4 addresses, and no chosen interface serves IPv4");
+  }
 
-  // With --addresses, every camera address must be on every chosen interface:
-  // ipi_spec_dst only takes a local address, and a missing one would be a
-  // silent EINVAL per reply.
+  // With --addresses, every camera address must be on every chosen interface
+  // that serves IPv4: ipi_spec_dst only takes a local address, and a missing
+  // one would be a silent EINVAL per reply.
   if (options_.addresses) {
     for (const net::Interface& iface : *interfaces) {
+      if (iface.ipv4.empty()) continue;
       absl::flat_hash_set<std::uint32_t> have;
       for (const net::InterfaceAddress& a : iface.ipv4) have.insert(a.address.v4().s_addr);
       for (std::uint32_t i = 0; i < options_.cameras; ++i) {
@@ -305,21 +398,27 @@ absl::Status SwarmImpl::Init() {
   loop_ = std::move(*loop);
 
   for (const net::Interface& iface : *interfaces) {
-    absl::StatusOr<net::BoundSocket> socket = net::OpenListenerSocket(iface, net::Family::kIPv4);
-    if (!socket.ok()) return socket.status();
-    Listener listener;
-    listener.name = iface.name;
-    listener.ifindex = iface.ifindex;
-    listener.address = iface.PrimaryAddress(net::Family::kIPv4)->address.v4();
-    listener.host_port = Ipv4ToString(listener.address) + ":" + std::to_string(options_.http_port);
-    listener.socket = std::move(*socket);
-    // A storm of 100,000 replies leaves faster with a deep send queue; the
-    // force variant passes wmem_max as root, the plain one is the fallback.
-    const int sndbuf = kSndbufBytes;
-    if (setsockopt(listener.socket.fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) != 0) {
-      (void)setsockopt(listener.socket.fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    interface_names_.push_back(iface.name);
+    // A listener per family the interface has an address of (and, for IPv6,
+    // multicast: not lo).
+    for (const net::Family family : iface.MulticastFamilies(options_.families)) {
+      absl::StatusOr<net::BoundSocket> socket = net::OpenListenerSocket(iface, family);
+      if (!socket.ok()) return socket.status();
+      Listener listener;
+      listener.name = iface.name;
+      listener.family = family;
+      listener.ifindex = iface.ifindex;
+      if (family == net::Family::kIPv4) listener.address = iface.PrimaryAddress(family)->address.v4();
+      listener.host_port = HostPort(iface, family, options_.http_port);
+      listener.socket = std::move(*socket);
+      // A storm of 100,000 replies leaves faster with a deep send queue; the
+      // force variant passes wmem_max as root, the plain one is the fallback.
+      const int sndbuf = kSndbufBytes;
+      if (setsockopt(listener.socket.fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) != 0) {
+        (void)setsockopt(listener.socket.fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+      }
+      listeners_.push_back(std::move(listener));
     }
-    listeners_.push_back(std::move(listener));
   }
   for (std::size_t i = 0; i < listeners_.size(); ++i) {
     if (absl::Status s = loop_->AddSocket(listeners_[i].socket.fd.get(), static_cast<std::uint32_t>(i));
@@ -331,9 +430,12 @@ absl::Status SwarmImpl::Init() {
   // Identities and pre-rendered replies.
   types_.clear();
   for (const wsd::QNameSpec& type : options_.types) types_.push_back(wsd::QName{"", type.ns, type.local});
-  // WS-Discovery 2005/04 section 7: InstanceId grows with each restart.
-  app_sequence_.instance_id = static_cast<std::uint64_t>(absl::ToUnixSeconds(absl::Now()));
-  app_sequence_.message_number = 2;  // a placeholder: each reply gets its own (NextMessageNumber)
+  // WS-Discovery 2005/04 section 7: InstanceId grows with each restart;
+  // the start time in seconds does, unless a test says otherwise.
+  base_instance_id_ = options_.instance_id.value_or(static_cast<std::uint64_t>(absl::ToUnixSeconds(absl::Now())));
+  instance_ids_.assign(options_.cameras, base_instance_id_);
+  metadata_versions_.assign(options_.cameras, 1);
+  present_.assign(options_.cameras, 1);
   message_numbers_.assign(options_.cameras, 1);  // Hello is 1
   cameras_.reserve(options_.cameras);
   camera_of_endpoint_.reserve(options_.cameras);
@@ -343,11 +445,11 @@ absl::Status SwarmImpl::Init() {
     cameras_.push_back(MakeIdentity(options_.seed, i));
     if (options_.quirks.duplicate_epr && i % 2 == 1) cameras_.back().endpoint = cameras_[i - 1].endpoint;
     camera_of_endpoint_.emplace(cameras_.back().endpoint, i);
+    // MessageNumber 2 is a placeholder: each reply gets its own (NextMessageNumber).
     if (options_.quirks.soap11 || options_.quirks.prefixes) {
-      replies_.Add(CameraDescription(i, kHostMarker), app_sequence_,
-                   [this](std::string& bytes) { Restyle(bytes); });
+      replies_.Add(CameraDescription(i, kHostMarker), Sequence(i, 2), [this](std::string& bytes) { Restyle(bytes); });
     } else {
-      replies_.Add(CameraDescription(i, kHostMarker), app_sequence_);
+      replies_.Add(CameraDescription(i, kHostMarker), Sequence(i, 2));
     }
     // Every reply is about as long as the first (names and models differ by a
     // few bytes): one reservation instead of log2(N) regrowths of ~100 MB.
@@ -472,8 +574,9 @@ void SwarmImpl::HandleProbe(const io::Datagram& datagram, const wsd::Envelope& e
     return wsd::ScopesMatch(probe_scopes, match_by, scopes) == wsd::MatchResult::kMatch;
   };
   if (addressed.has_value()) {
-    // One camera, answered at once (APP_MAX_DELAY is for multicast Probes).
-    if (!scopes_match(*addressed)) {
+    // One camera, answered at once (APP_MAX_DELAY is for multicast Probes),
+    // unless it has left.
+    if (present_[*addressed] == 0 || !scopes_match(*addressed)) {
       ++counters_.not_matched;
       return;
     }
@@ -483,7 +586,7 @@ void SwarmImpl::HandleProbe(const io::Datagram& datagram, const wsd::Envelope& e
   }
   std::size_t count = 0;
   for (std::uint32_t i = 0; i < options_.cameras; ++i) {
-    if (scopes_match(i)) job->cameras[count++] = i;
+    if (present_[i] != 0 && scopes_match(i)) job->cameras[count++] = i;
   }
   if (count == 0) {
     ++counters_.not_matched;
@@ -495,7 +598,7 @@ void SwarmImpl::HandleProbe(const io::Datagram& datagram, const wsd::Envelope& e
               {scratch_cameras_.data(), count}, {scratch_due_.data(), count}, counts_);
   job->active = true;
   job->listener = datagram.socket_tag;
-  job->peer_length = datagram.peer.ToSockaddr(job->peer);
+  job->peer_length = ReplyDestination(datagram, job->peer);
   job->relates_to.clear();
   wsd::AppendXmlEscaped(message_id, &job->relates_to);
   job->count = count;
@@ -511,14 +614,14 @@ void SwarmImpl::AnswerDirected(const io::Datagram& datagram, std::string_view me
   directed_relates_to_.clear();
   wsd::AppendXmlEscaped(message_id, &directed_relates_to_);
   sockaddr_storage peer;
-  const socklen_t peer_length = datagram.peer.ToSockaddr(peer);
+  const socklen_t peer_length = ReplyDestination(datagram, peer);
   WriteMessageId(rng_, ids_[0].data());
   const std::string_view id = options_.quirks.echo_message_id ? std::string_view(directed_relates_to_)
                                                               : std::string_view(ids_[0].data(), ids_[0].size());
   replies_.Fill(camera, id, directed_relates_to_, NextMessageNumber(camera, 0), CameraHostPort(camera, listener),
                 iovecs_[0].data());
   PrepareMessage(messages_[0].msg_hdr, &peer, peer_length, iovecs_[0].data(), kReplyIovecs, controls_[0].data(),
-                 listener.ifindex, CameraAddress(camera, listener));
+                 listener.family, listener.ifindex, CameraAddress(camera, listener));
   if (sendmsg(listener.socket.fd.get(), &messages_[0].msg_hdr, MSG_DONTWAIT) < 0) {
     ++counters_.send_errors;
     return;
@@ -548,57 +651,64 @@ void SwarmImpl::RunJob(std::size_t job_index) {
 SwarmImpl::Send SwarmImpl::SendReplies(Job& job, std::size_t end) {
   const Listener& listener = listeners_[job.listener];
   while (job.next < end) {
-    const std::size_t n = std::min(kSendBatch, end - job.next);
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::uint32_t camera = job.cameras[job.next + k];
-      WriteMessageId(rng_, ids_[k].data());
+    std::size_t n = 0;
+    std::size_t scan = job.next;
+    for (; scan < end && n < kSendBatch; ++scan) {
+      const std::uint32_t camera = job.cameras[scan];
+      if (present_[camera] == 0) continue;  // left since the Probe: no ProbeMatches after its Bye
+      positions_[n] = scan;
+      WriteMessageId(rng_, ids_[n].data());
       const std::string_view id =
-          options_.quirks.echo_message_id ? std::string_view(job.relates_to) : std::string_view(ids_[k].data(), ids_[k].size());
-      replies_.Fill(camera, id, job.relates_to, NextMessageNumber(camera, k), CameraHostPort(camera, listener),
-                    iovecs_[k].data());
-      PrepareMessage(messages_[k].msg_hdr, &job.peer, job.peer_length, iovecs_[k].data(),
-                     kReplyIovecs, controls_[k].data(), listener.ifindex,
+          options_.quirks.echo_message_id ? std::string_view(job.relates_to) : std::string_view(ids_[n].data(), ids_[n].size());
+      replies_.Fill(camera, id, job.relates_to, NextMessageNumber(camera, n), CameraHostPort(camera, listener),
+                    iovecs_[n].data());
+      PrepareMessage(messages_[n].msg_hdr, &job.peer, job.peer_length, iovecs_[n].data(),
+                     kReplyIovecs, controls_[n].data(), listener.family, listener.ifindex,
                      CameraAddress(camera, listener));
+      ++n;
+    }
+    if (n == 0) {
+      job.next = scan;
+      continue;
     }
     const int sent =
         sendmmsg(listener.socket.fd.get(), messages_.data(), static_cast<unsigned>(n), MSG_DONTWAIT);
     if (sent < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR) return Send::kRetry;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR) {
+        job.next = positions_[0];
+        return Send::kRetry;
+      }
       ++counters_.send_errors;  // the first message of the batch failed: skip it
-      ++job.next;
+      job.next = positions_[0] + 1;
       continue;
     }
     counters_.replies_sent += static_cast<std::uint64_t>(sent);
-    job.next += static_cast<std::size_t>(sent);
+    job.next = static_cast<std::size_t>(sent) == n ? scan : positions_[sent];
   }
   return Send::kDone;
 }
 
-void SwarmImpl::SendAnnouncements(bool hello, std::size_t first, std::size_t count) {
-  sockaddr_storage group{};
-  auto& group_v4 = reinterpret_cast<sockaddr_in&>(group);
-  group_v4.sin_family = AF_INET;
-  group_v4.sin_port = htons(wsd::kPort);
-  inet_pton(AF_INET, std::string(wsd::kMulticastV4).c_str(), &group_v4.sin_addr);
-  const std::size_t end = std::min<std::size_t>(first + count, options_.cameras);
+template <typename CameraAt>
+void SwarmImpl::SendAnnouncements(Announcement kind, std::size_t count, const CameraAt& camera_at) {
+  const bool hello = kind == Announcement::kHello;
+  sockaddr_storage group;
   for (const Listener& listener : listeners_) {
-    for (std::size_t begin = first; begin < end; begin += kSendBatch) {
-      const std::size_t n = std::min(kSendBatch, end - begin);
+    const socklen_t group_length = Group(listener.family, listener.ifindex, group);
+    for (std::size_t begin = 0; begin < count; begin += kSendBatch) {
+      const std::size_t n = std::min(kSendBatch, count - begin);
       for (std::size_t k = 0; k < n; ++k) {
-        const std::uint32_t camera = static_cast<std::uint32_t>(begin + k);
+        const std::uint32_t camera = camera_at(begin + k);
         WriteMessageId(rng_, ids_[k].data());
         const std::string_view id(ids_[k].data(), ids_[k].size());
-        wsd::AppSequenceSpec sequence = app_sequence_;
-        // Section 7: Hello is a camera's first message (1), Bye its last.
-        sequence.message_number = hello ? 1 : ++message_numbers_[camera];
+        // Section 7: the camera's current number; one announcement is one
+        // message, whichever interfaces it goes out on.
+        const wsd::AppSequenceSpec sequence = Sequence(camera, message_numbers_[camera]);
         announce_bytes_[k] =
-            hello
-                ? wsd::BuildHello(id, sequence,
-                                  CameraDescription(camera, CameraHostPort(camera, listener)))
-                : wsd::BuildBye(id, sequence, cameras_[camera].endpoint);
+            hello ? wsd::BuildHello(id, sequence, CameraDescription(camera, CameraHostPort(camera, listener)))
+                  : wsd::BuildBye(id, sequence, cameras_[camera].endpoint);
         iovecs_[k][0] = iovec{announce_bytes_[k].data(), announce_bytes_[k].size()};
-        PrepareMessage(messages_[k].msg_hdr, &group, sizeof(sockaddr_in), iovecs_[k].data(), 1,
-                       controls_[k].data(), listener.ifindex, CameraAddress(camera, listener));
+        PrepareMessage(messages_[k].msg_hdr, &group, group_length, iovecs_[k].data(), 1, controls_[k].data(),
+                       listener.family, listener.ifindex, CameraAddress(camera, listener));
       }
       std::size_t done = 0;
       for (int attempt = 0; done < n && attempt < 1000; ++attempt) {
@@ -639,13 +749,12 @@ void SwarmImpl::HandleResolve(const io::Datagram& datagram, const wsd::Envelope&
   if (message_id.empty() || env.entries().empty()) return;
   const std::string endpoint(env.entries()[0].endpoint.Get(decode_scopes_));
   const auto it = camera_of_endpoint_.find(endpoint);
-  if (it == camera_of_endpoint_.end()) return;
+  if (it == camera_of_endpoint_.end() || present_[it->second] == 0) return;  // not ours, or away
   const std::uint32_t camera = it->second;
   const Listener& listener = listeners_[datagram.socket_tag];
   char id[wsd::kMessageIdSize];
   WriteMessageId(rng_, id);
-  wsd::AppSequenceSpec sequence = app_sequence_;
-  sequence.message_number = ++message_numbers_[camera];
+  const wsd::AppSequenceSpec sequence = Sequence(camera, ++message_numbers_[camera]);
   const std::string reply = wsd::BuildResolveMatches(
       {id, sizeof(id)}, message_id, sequence, ResolvedDescription(camera, CameraHostPort(camera, listener)));
   sockaddr_storage peer;
@@ -659,9 +768,68 @@ void SwarmImpl::HandleResolve(const io::Datagram& datagram, const wsd::Envelope&
 }
 
 void SwarmImpl::HelloTick(std::size_t first) {
-  SendAnnouncements(/*hello=*/true, first, kHelloBatch);
+  const std::size_t count = std::min<std::size_t>(kHelloBatch, options_.cameras - first);
+  SendAnnouncements(Announcement::kHello, count,
+                    [first](std::size_t k) { return static_cast<std::uint32_t>(first + k); });
   const std::size_t next = first + kHelloBatch;
-  if (next < options_.cameras) loop_->AddTimer(absl::Milliseconds(1), [this, next] { HelloTick(next); });
+  if (next < options_.cameras) {
+    loop_->AddTimer(absl::Milliseconds(1), [this, next] { HelloTick(next); });
+  } else {
+    StartChurn();
+  }
+}
+
+void SwarmImpl::StartChurn() {
+  if (options_.churn <= 0) return;
+  churn_start_ns_ = MonotonicNs();
+  churn_tick_ = std::clamp(absl::Seconds(1) / options_.churn, kChurnTickMin, kChurnTickMax);
+  loop_->AddTimer(churn_tick_, [this] { ChurnTick(); });
+}
+
+void SwarmImpl::ChurnTick() {
+  const std::uint64_t due = ChurnEventsDue(options_.churn, MonotonicNs() - churn_start_ns_);
+  for (; churn_done_ < due; ++churn_done_) ApplyChurn(churn_.Next(present_));
+  loop_->AddTimer(churn_tick_, [this] { ChurnTick(); });
+}
+
+void SwarmImpl::ApplyChurn(const ChurnEvent& event) {
+  const std::uint32_t camera = event.camera;
+  const auto one = [camera](std::size_t) { return camera; };
+  switch (event.kind) {
+    case ChurnKind::kLeave:
+      // Section 4.2: Bye is the camera's last message in this instance.
+      ++message_numbers_[camera];
+      SendAnnouncements(Announcement::kBye, 1, one);
+      present_[camera] = 0;
+      ++counters_.churn_byes;
+      ++counters_.away;
+      break;
+    case ChurnKind::kRejoin:
+      // A restart (section 7): a higher InstanceId, numbering from 1 again.
+      instance_ids_[camera] =
+          RestartInstanceId(base_instance_id_, instance_ids_[camera], MonotonicNs() - run_start_ns_);
+      message_numbers_[camera] = 1;
+      present_[camera] = 1;
+      Rerender(camera);
+      SendAnnouncements(Announcement::kHello, 1, one);
+      ++counters_.churn_hellos;
+      --counters_.away;
+      break;
+    case ChurnKind::kUpdate:
+      // Section 4.1: a Hello announces the changed metadata, same instance.
+      ++metadata_versions_[camera];
+      ++message_numbers_[camera];
+      Rerender(camera);
+      SendAnnouncements(Announcement::kHello, 1, one);
+      ++counters_.churn_updates;
+      break;
+  }
+}
+
+void SwarmImpl::Rerender(std::uint32_t camera) {
+  std::function<void(std::string&)> restyle;
+  if (options_.quirks.soap11 || options_.quirks.prefixes) restyle = [this](std::string& bytes) { Restyle(bytes); };
+  replies_.Replace(camera, CameraDescription(camera, kHostMarker), Sequence(camera, 2), restyle);
 }
 
 void SwarmImpl::PollStop() {
@@ -673,8 +841,11 @@ void SwarmImpl::PollStop() {
 }
 
 absl::Status SwarmImpl::Run() {
+  run_start_ns_ = MonotonicNs();
   if (options_.send_hello) {
     loop_->AddTimer(absl::ZeroDuration(), [this] { HelloTick(0); });
+  } else {
+    StartChurn();
   }
   PollStop();
   if (options_.exit_after != absl::InfiniteDuration()) {
@@ -685,7 +856,16 @@ absl::Status SwarmImpl::Run() {
     absl::StatusOr<io::SocketCounters> c = loop_->GetCounters(static_cast<std::uint32_t>(i));
     if (c.ok()) counters_.kernel_drops += c->kernel_drops;
   }
-  if (options_.send_bye) SendAnnouncements(false, 0, options_.cameras);
+  if (options_.send_bye) {
+    // Cameras that left said Bye already.
+    std::size_t count = 0;
+    for (std::uint32_t i = 0; i < options_.cameras; ++i) {
+      if (present_[i] == 0) continue;
+      ++message_numbers_[i];
+      scratch_cameras_[count++] = i;
+    }
+    SendAnnouncements(Announcement::kBye, count, [this](std::size_t k) { return scratch_cameras_[k]; });
+  }
   return status;
 }
 
@@ -714,10 +894,12 @@ absl::StatusOr<Quirks> ParseQuirks(std::string_view text) {
       quirks.oversize = true;
     } else if (item == "duplicate-epr") {
       quirks.duplicate_epr = true;
+    } else if (item == "multicast-reply") {
+      quirks.multicast_reply = true;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown quirk '", item,
-          "' (known: multi-xaddr, no-xaddrs, soap11, prefixes, echo-message-id, oversize, duplicate-epr)"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown quirk '", item,
+                                                     "' (known: multi-xaddr, no-xaddrs, soap11, prefixes, "
+                                                     "echo-message-id, oversize, duplicate-epr, multicast-reply)"));
     }
   }
   return quirks;

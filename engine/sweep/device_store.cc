@@ -63,11 +63,11 @@ DeviceStore::Record& DeviceStore::RecordFor(std::uint32_t slot) {
   return records_[index];
 }
 
-void DeviceStore::AddAddress(Record& record, std::uint32_t slot, std::uint64_t fingerprint,
+bool DeviceStore::AddAddress(Record& record, std::uint32_t slot, std::uint64_t fingerprint,
                              absl::FunctionRef<std::string()> address) {
   if (std::find(record.address_fingerprints.begin(), record.address_fingerprints.end(),
                 fingerprint) != record.address_fingerprints.end()) {
-    return;
+    return false;
   }
   record.address_fingerprints.push_back(fingerprint);
   record.info.addresses.push_back(address());
@@ -76,6 +76,7 @@ void DeviceStore::AddAddress(Record& record, std::uint32_t slot, std::uint64_t f
   if (record.address_fingerprints.size() == 1) {
     first_address_[slot].store(fingerprint, std::memory_order_release);
   }
+  return true;
 }
 
 bool DeviceStore::Describe(std::uint32_t slot, DeviceInfo device,
@@ -123,6 +124,22 @@ void DeviceStore::MergeAddress(std::uint32_t slot, std::uint64_t address_fingerp
   if (first_address_[slot].load(std::memory_order_acquire) == address_fingerprint) return;
   std::lock_guard<std::mutex> lock(mu_);
   AddAddress(RecordFor(slot), slot, address_fingerprint, address);
+}
+
+void DeviceStore::MergeAddress(std::uint32_t slot, std::uint64_t address_fingerprint,
+                               absl::FunctionRef<std::string()> address,
+                               absl::FunctionRef<std::vector<std::string>()> xaddrs) {
+  if (slot >= slot_count_) return;
+  if (first_address_[slot].load(std::memory_order_acquire) == address_fingerprint) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  Record& record = RecordFor(slot);
+  if (!AddAddress(record, slot, address_fingerprint, address) || !record.described) return;
+  // (Undescribed: Describe will set the XAddrs from its own reply.)
+  for (std::string& xaddr : xaddrs()) {
+    if (std::find(record.info.xaddrs.begin(), record.info.xaddrs.end(), xaddr) == record.info.xaddrs.end()) {
+      record.info.xaddrs.push_back(std::move(xaddr));
+    }
+  }
 }
 
 std::vector<std::pair<std::uint32_t, DeviceInfo>> DeviceStore::Snapshot() const {

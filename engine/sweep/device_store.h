@@ -88,6 +88,14 @@ class DeviceStore {
   // and allocation-free when it is the endpoint's first recorded address.
   void MergeAddress(std::uint32_t slot, std::uint64_t address_fingerprint,
                     absl::FunctionRef<std::string()> address);
+  // The same, and when the address is new to a described endpoint, also
+  // appends those of `xaddrs()` it does not list yet: a device heard over a
+  // second family (or a second address) often lists only that family's
+  // XAddrs there (wsdd, Windows WSD hosts do), and best_xaddr should see
+  // them all. `xaddrs` is called only then, under the lock.
+  void MergeAddress(std::uint32_t slot, std::uint64_t address_fingerprint,
+                    absl::FunctionRef<std::string()> address,
+                    absl::FunctionRef<std::vector<std::string>()> xaddrs);
 
   // The described devices in discovery order, with their slots. Call once
   // the workers are done (it copies under the lock; safe at any time).
@@ -109,8 +117,9 @@ class DeviceStore {
               FoundCallback on_resolved);
   std::vector<std::string> AnsweredNames(std::uint32_t slot) const;
   Record& RecordFor(std::uint32_t slot);  // needs mu_
-  void AddAddress(Record& record, std::uint32_t slot, std::uint64_t fingerprint,
-                  absl::FunctionRef<std::string()> address);  // needs mu_
+  // True when the address was new. Needs mu_.
+  bool AddAddress(Record& record, std::uint32_t slot, std::uint64_t fingerprint,
+                  absl::FunctionRef<std::string()> address);
 
   const std::size_t slot_count_;
   const FoundCallback on_found_;

@@ -77,6 +77,17 @@ void WriteStatsFields(base::JsonWriter& json, const SweepStats& stats) {
     json.KeyUint("resolved", c.resolved);
     json.Key("rcvbuf");
     json.Int(iface.rcvbuf);
+    json.Key("sockets");
+    json.BeginArray();
+    for (const SocketStats& socket : iface.sockets) {
+      json.BeginObject();
+      json.KeyString("family", net::FamilyName(socket.family));
+      json.KeyString("address", socket.address);
+      json.KeyUint("probes", socket.counters.probes_sent);
+      json.KeyUint("received", socket.counters.datagrams);
+      json.EndObject();
+    }
+    json.EndArray();
     json.EndObject();
   }
   json.EndArray();
@@ -196,10 +207,16 @@ std::string FormatTable(const SweepResult& result) {
   }
   for (const InterfaceStats& iface : result.stats.interfaces) {
     const InterfaceCounters& c = iface.counters;
+    std::string addresses = iface.address;
+    if (iface.sockets.size() > 1) {
+      addresses = absl::StrJoin(iface.sockets, ", ", [](std::string* out, const SocketStats& socket) {
+        out->append(socket.address);
+      });
+    }
     absl::StrAppendFormat(&out,
                           "%s (%s): %d probes, %d datagrams, %d matches, %d new, %d duplicates, "
                           "%d malformed, %d unrelated, %d truncated, %d kernel drops, rcvbuf %d\n",
-                          iface.name, iface.address, c.probes_sent, c.datagrams, c.matches,
+                          iface.name, addresses, c.probes_sent, c.datagrams, c.matches,
                           c.new_devices, c.duplicates, c.malformed, c.unrelated, c.truncated,
                           c.kernel_drops, iface.rcvbuf);
   }

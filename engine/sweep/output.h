@@ -9,7 +9,12 @@
 //            "addresses":[source IPs],"first_seen_ms"}
 //   stats:  {"elapsed_ms","cpu_us","backend","unresolved","interfaces":[{"name","address",
 //            "probes_sent","send_errors","datagrams","matches","new","duplicates","malformed","unrelated",
-//            "truncated","kernel_drops","resolves_sent","resolved","rcvbuf"}]}
+//            "truncated","kernel_drops","resolves_sent","resolved","rcvbuf",
+//            "sockets":[{"family":"IPv4"|"IPv6","address","probes","received"}]}]}
+// An interface's counters are the sums over its sockets (one per family
+// swept); "sockets" tells the families apart with keys of their own
+// ("probes" = Probe sends, "received" = datagrams), so tools that add up a
+// counter's name over the document count nothing twice.
 
 #ifndef ONVIF_ENGINE_SWEEP_OUTPUT_H_
 #define ONVIF_ENGINE_SWEEP_OUTPUT_H_

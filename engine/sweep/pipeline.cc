@@ -8,6 +8,7 @@
 
 #include "absl/hash/hash.h"
 #include "engine/base/strings.h"
+#include "engine/net/interfaces.h"
 #include "engine/wsd/type_names.h"
 #include "engine/wsd/matching.h"
 
@@ -45,14 +46,28 @@ std::uint64_t PeerFingerprint(const net::SocketAddress& peer) {
 
 void ReplyPipeline::Process(const io::Datagram& datagram) {
   Process(datagram.text(), datagram.truncated, datagram.socket_tag, PeerFingerprint(datagram.peer),
-          [&datagram] { return datagram.peer.ip().ToString(); });
+          [this, &datagram] { return PeerText(datagram.peer, InterfaceOf(datagram.socket_tag)); });
+}
+
+std::string ReplyPipeline::PeerText(const net::SocketAddress& peer, unsigned interface_index) const {
+  const net::IpAddress ip = peer.ip();
+  if (peer.scope_id() == 0) return ip.ToString();
+  // The usual case: a link-local source on the link of its probe socket.
+  if (interface_index < options_.interface_ifindexes.size() &&
+      options_.interface_ifindexes[interface_index] == peer.scope_id() &&
+      interface_index < options_.interface_names.size()) {
+    return ip.ToStringWithZone(options_.interface_names[interface_index]);
+  }
+  return net::DisplayString(ip);  // e.g. a directed Probe to a link-local target
 }
 
 ReplyPipeline::ReplyPipeline(dedup::SeenTable& seen, DeviceStore& store, PipelineOptions options)
     : seen_(seen),
       store_(store),
       options_(std::move(options)),
-      counters_(std::max<std::size_t>(options_.interface_names.size(), 1)),
+      counters_(std::max<std::size_t>(
+          options_.socket_interfaces.empty() ? options_.interface_names.size() : options_.socket_interfaces.size(),
+          1)),
       key_scratch_(new char[kScratchBytes]),
       field_scratch_(new char[kScratchBytes]) {
   for (const SentProbe& probe : options_.probes) variant_of_message_id_.emplace(probe.message_id, probe.variant);
@@ -116,11 +131,12 @@ DeviceInfo ReplyPipeline::CopyOut(const wsd::Envelope& envelope, const wsd::Entr
   return device;
 }
 
-void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned interface_index,
+void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned socket,
                             std::uint64_t peer_fingerprint,
                             absl::FunctionRef<std::string()> peer_ip) {
-  if (interface_index >= counters_.size()) interface_index = 0;  // caller bug; count somewhere
-  InterfaceCounters& counters = counters_[interface_index];
+  if (socket >= counters_.size()) socket = 0;  // caller bug; count somewhere
+  const unsigned interface_index = InterfaceOf(socket);
+  InterfaceCounters& counters = counters_[socket];
   ++counters.datagrams;
   if (truncated) {
     ++counters.truncated;
@@ -166,7 +182,11 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned i
     switch (outcome.result) {
       case dedup::InsertResult::kSeen:
         ++counters.duplicates;
-        store_.MergeAddress(outcome.slot, peer_fingerprint, peer_ip);
+        // XAddrs are decoded only when the source address is new to the device.
+        store_.MergeAddress(outcome.slot, peer_fingerprint, peer_ip, [&] {
+          return entry.xaddrs.present ? Items(entry.xaddrs.Get({field_scratch_.get(), kScratchBytes}))
+                                      : std::vector<std::string>{};
+        });
         break;
       case dedup::InsertResult::kNew:
       case dedup::InsertResult::kUpdated: {
@@ -181,7 +201,7 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned i
               BestXAddr(device.xaddrs, {&options_.arrival_interfaces[interface_index], 1}, {&ip, 1});
         }
         if (is_new && device.xaddrs.empty()) {
-          resolve_requests_.push_back({device.endpoint, interface_index});
+          resolve_requests_.push_back({device.endpoint, interface_index, socket});
         }
         (void)store_.Describe(outcome.slot, std::move(device), peer_fingerprint, [&ip] { return ip; });
         break;

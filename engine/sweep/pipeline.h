@@ -4,7 +4,15 @@
 //
 // Design note
 // -----------
-// Per datagram, in order (each step a counter of the arrival interface):
+// Sockets and interfaces. A datagram's socket tag names the probe socket it
+// came in on; an interface has one socket per family (a sweep of "both"
+// probes each link over IPv4 and IPv6), so counters are kept per socket and
+// everything that is about the link (the seen-table's interface bit, the
+// device's interface names, ranking XAddrs) goes through the socket's
+// interface. A camera that answers over both families on one NIC is one
+// device, listed on that NIC once, with both source addresses.
+//
+// Per datagram, in order (each step a counter of the arrival socket):
 //   datagrams++; truncated (MSG_TRUNC): truncated++, dropped (an envelope cut
 //     short cannot scan);
 //   Scanner::Scan: an error counts malformed (and malformed_by_error[error]);
@@ -23,7 +31,10 @@
 //   every result but kFull marks the variant answered (DeviceStore, lock-free);
 //   kNew / kUpdated: the device is decoded and copied into the DeviceStore
 //     (new / updated counters); kSeen: duplicates++, and only the source
-//     address is merged (the seen-table merged the interface mask itself);
+//     address is merged (the seen-table merged the interface mask itself),
+//     with the reply's XAddrs when that address is new to the device (a
+//     dual-stack device often lists each family's XAddrs in that family's
+//     replies);
 //     kFull: full++ (the table's bound; the device is lost, memory is not).
 // Resolve (WS-Discovery 2005/04 section 6): a new endpoint whose ProbeMatch
 // has no XAddrs is queued as a ResolveRequest for the worker to send; a
@@ -82,8 +93,17 @@ struct PipelineOptions {
   unsigned variant_count = 0;  // Probe variants; bounds a directed Probe's variant
   unsigned unicast_interface = 0;
   std::vector<std::uint8_t>* unicast_answered = nullptr;
-  // Dense interface index -> name; also sizes the counters.
+  // Dense interface index -> name; also sizes the counters when
+  // socket_interfaces is empty.
   std::vector<std::string> interface_names;
+  // Socket tag -> dense interface index, and the number of sockets (sizes
+  // the counters). Empty: every tag is its own interface's one socket.
+  std::vector<unsigned> socket_interfaces;
+  // Dense interface index -> ifindex (0 when the "interface" is not a link,
+  // as for directed Probes): a link-local source zoned by it is printed with
+  // the interface's name ("fe80::2%n0") without asking the kernel. May be
+  // empty.
+  std::vector<unsigned> interface_ifindexes;
   // Dense interface index -> the interface and its addresses, to give a
   // device found on it a best_xaddr at once (the sweep ranks again at the
   // end, over every interface the device answered on). May be empty.
@@ -105,10 +125,12 @@ struct PipelineOptions {
 // address itself), a 64-bit hash for IPv6. Allocation-free.
 std::uint64_t PeerFingerprint(const net::SocketAddress& peer);
 
-// An endpoint to Resolve, on the interface its ProbeMatch came from.
+// An endpoint to Resolve, on the interface its ProbeMatch came from, over the
+// socket (so the family) it came in on.
 struct ResolveRequest {
   std::string endpoint;
   unsigned interface_index = 0;
+  unsigned socket = 0;
 };
 
 class ReplyPipeline {
@@ -117,14 +139,14 @@ class ReplyPipeline {
   ReplyPipeline(const ReplyPipeline&) = delete;
   ReplyPipeline& operator=(const ReplyPipeline&) = delete;
 
-  // One datagram from an io::EventLoop; its socket_tag must be the dense
-  // interface index.
+  // One datagram from an io::EventLoop; its socket_tag must be a socket of
+  // socket_interfaces (or, without them, the dense interface index).
   void Process(const io::Datagram& datagram);
 
-  // One datagram that arrived on interface `interface_index` (dense index)
+  // One datagram that arrived on socket `socket` (see socket_interfaces)
   // from a peer whose IP has fingerprint `peer_fingerprint` (nonzero; see
   // DeviceStore) and text `peer_ip` (called only when it must be stored).
-  void Process(std::string_view payload, bool truncated, unsigned interface_index,
+  void Process(std::string_view payload, bool truncated, unsigned socket,
                std::uint64_t peer_fingerprint, absl::FunctionRef<std::string()> peer_ip);
 
   // The Resolves to send since the last call.
@@ -133,11 +155,16 @@ class ReplyPipeline {
   // A Resolve with this MessageID was sent: its ResolveMatches are related.
   void ExpectResolveMatches(std::string message_id) { resolve_ids_.insert(std::move(message_id)); }
 
-  // Counters per dense interface index.
+  // Counters per socket (per dense interface index without socket_interfaces).
   const std::vector<InterfaceCounters>& counters() const { return counters_; }
-  InterfaceCounters& counters(unsigned interface_index) { return counters_[interface_index]; }
+  InterfaceCounters& counters(unsigned socket) { return counters_[socket]; }
 
  private:
+  unsigned InterfaceOf(unsigned socket) const {
+    return socket < options_.socket_interfaces.size() ? options_.socket_interfaces[socket] : socket;
+  }
+  // A peer's IP as stored: link-local sources with their zone as a name.
+  std::string PeerText(const net::SocketAddress& peer, unsigned interface_index) const;
   // The variant of our Probe the envelope answers, or -1.
   int RelatedVariant(const wsd::Envelope& envelope, unsigned interface_index);
   bool PassesFilter(const wsd::Envelope& envelope, const wsd::Entry& entry, unsigned variant);

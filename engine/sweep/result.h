@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/net/address.h"
 #include "engine/wsd/scanner.h"
 
 namespace onvif::sweep {
@@ -27,8 +28,11 @@ struct DeviceInfo {
   std::optional<std::uint64_t> metadata_version;
   // The Probe variants it answered (probe_variants.h), in variant order.
   std::vector<std::string> answered;
-  std::vector<std::string> interfaces;  // names of the interfaces it answered on
-  std::vector<std::string> addresses;   // source IPs of its replies
+  // Names of the interfaces it answered on, each once, whatever the family.
+  std::vector<std::string> interfaces;
+  // Source IPs of its replies, link-local ones with their zone as this
+  // host's interface name ("fe80::2%n0").
+  std::vector<std::string> addresses;
   std::int64_t first_seen_ms = 0;       // since the sweep's start
 };
 
@@ -59,11 +63,23 @@ struct InterfaceCounters {
   InterfaceCounters& operator+=(const InterfaceCounters& other);
 };
 
+// One probe socket of an interface: an interface has one per family swept.
+struct SocketStats {
+  net::Family family = net::Family::kIPv4;
+  std::string address;  // "10.77.0.1:40000", "[fe80::1%n0]:40001"
+  std::int64_t rcvbuf = 0;
+  InterfaceCounters counters;
+};
+
+// An interface's figures: the sum over its sockets, and each socket.
 struct InterfaceStats {
   std::string name;
-  std::string address;    // the probe socket's local address, "10.77.0.1:40000"
-  std::int64_t rcvbuf = 0;  // SO_RCVBUF as obtained
-  InterfaceCounters counters;
+  // The first socket's local address (IPv4 when the interface is swept over
+  // both families), "10.77.0.1:40000".
+  std::string address;
+  std::int64_t rcvbuf = 0;  // SO_RCVBUF as obtained (the smallest of its sockets')
+  InterfaceCounters counters;  // summed over `sockets`
+  std::vector<SocketStats> sockets;  // in --family order
 };
 
 struct SweepStats {

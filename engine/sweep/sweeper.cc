@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "engine/dedup/seen_table.h"
 #include "engine/net/address.h"
+#include "engine/net/interfaces.h"
 #include "engine/net/os_sys_calls.h"
 #include "engine/net/udp_socket.h"
 #include "engine/sweep/device_store.h"
@@ -47,25 +48,34 @@ constexpr std::size_t kKeyArenaBytesPerDevice = 96;
 
 }  // namespace
 
-// One swept interface: its socket and its Probes.
+// One swept interface: the link (or "unicast") and its sockets.
 struct Sweeper::Interface {
-  unsigned index = 0;  // dense; the loop tag and the seen-table interface bit
+  unsigned index = 0;  // dense; the seen-table interface bit
   std::string name;
+  unsigned ifindex = 0;  // 0 for "unicast"
   std::vector<net::InterfaceAddress> addresses;  // for ranking XAddrs
+  bool unicast = false;  // the directed-Probe sockets, not a link
+  std::vector<Socket*> sockets;  // one per family, in `families` order
+};
+
+// One probe socket: an interface in one family, with its Probes.
+struct Sweeper::Socket {
+  unsigned tag = 0;  // dense; the loop tag and the pipeline's counter index
+  Interface* iface = nullptr;
+  net::Family family = net::Family::kIPv4;
   net::BoundSocket socket;
   std::vector<std::string> message_ids;  // per Probe variant
   std::vector<std::string> probes;       // built once; every send re-sends these bytes
-  sockaddr_storage group{};
+  sockaddr_storage group{};              // the family's group on this link (none for unicast)
   socklen_t group_length = 0;
-  bool unicast = false;  // the directed-Probe socket, not an interface
   std::uint64_t probes_sent = 0;
   std::uint64_t resolves_sent = 0;
   std::uint64_t send_errors = 0;
   io::SocketCounters loop_counters;
 };
 
-// Directed Probes: owned by the worker of the unicast socket (its timers and
-// its pipeline are the only users), so no locking.
+// Directed Probes: owned by the worker of the unicast interface (its timers
+// and its pipeline are the only users), so no locking.
 struct Sweeper::Unicast {
   std::string id_prefix;                 // targets.h: MessageIDs name (variant, target)
   std::vector<std::uint8_t> answered;    // per target
@@ -76,6 +86,8 @@ struct Sweeper::Unicast {
   };
   std::deque<Retry> retries;
   Interface* iface = nullptr;
+  Socket* v4 = nullptr;  // the socket of each family with targets
+  Socket* v6 = nullptr;
   absl::BitGen gen;
 };
 
@@ -95,6 +107,7 @@ struct Sweeper::Shared {
 struct Sweeper::Worker final : io::DatagramHandler {
   Sweeper* sweeper = nullptr;
   std::vector<Interface*> interfaces;
+  std::vector<Socket*> sockets;  // those of `interfaces`
   std::unique_ptr<ReplyPipeline> pipeline;
   std::unique_ptr<io::EventLoop> loop;
   absl::BitGen gen;  // Resolve retransmission delays
@@ -138,6 +151,18 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
     return absl::InvalidArgumentError(
         absl::StrCat("at most ", kMaxTargets, " targets, at 1..1000000 Probes per second"));
   }
+  if (options.families.empty() || options.families.size() > 2 ||
+      (options.families.size() == 2 && options.families[0] == options.families[1])) {
+    return absl::InvalidArgumentError("families must be IPv4, IPv6 or both, each once");
+  }
+  for (const net::IpAddress& target : options.targets) {
+    if (std::find(options.families.begin(), options.families.end(), target.family()) == options.families.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("target ", net::DisplayString(target), " is ",
+                                                     net::FamilyName(target.family()),
+                                                     ", a family this sweep leaves out (--family)"));
+    }
+  }
+  options.interfaces.families = options.families;
   absl::StatusOr<std::vector<net::Interface>> listed =
       options.multicast ? net::ListInterfaces(options.interfaces) : std::vector<net::Interface>{};
   if (!listed.ok()) return listed.status();
@@ -149,45 +174,66 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
 
   std::unique_ptr<Sweeper> sweeper(new Sweeper(std::move(options)));
   const SweepOptions& opts = sweeper->options_;
+  net::OsSysCalls& sys = opts.sys != nullptr ? *opts.sys : net::RealSysCalls();
   std::mt19937_64 gen(opts.seed != 0 ? opts.seed : absl::Uniform<std::uint64_t>(absl::BitGen()));
   sweeper->send_offsets_ = ProbeSendOffsets(opts.repeat, gen);
 
   net::SocketOptions socket_options;
   socket_options.rcvbuf_bytes = opts.rcvbuf_bytes;
-  const std::optional<net::IpAddress> group_ip = net::IpAddress::Parse(net::kWsdIpv4Group);
-  const net::SocketAddress group(*group_ip, net::kWsdPort);
-  for (const net::Interface& iface : *listed) {
-    absl::StatusOr<net::BoundSocket> socket =
-        net::OpenProbeSocket(iface, net::Family::kIPv4, socket_options,
-                             opts.sys != nullptr ? *opts.sys : net::RealSysCalls());
-    if (!socket.ok()) {
-      sweeper->warnings_.push_back(absl::StrCat(iface.name, ": ", socket.status().message()));
-      continue;
-    }
+  const auto add_socket = [&](Interface& iface, net::Family family, net::BoundSocket bound) -> Socket& {
+    auto socket = std::make_unique<Socket>();
+    socket->tag = static_cast<unsigned>(sweeper->sockets_.size());
+    socket->iface = &iface;
+    socket->family = family;
+    socket->socket = std::move(bound);
+    iface.sockets.push_back(socket.get());
+    sweeper->sockets_.push_back(std::move(socket));
+    return *sweeper->sockets_.back();
+  };
+  for (const net::Interface& listed_iface : *listed) {
     auto entry = std::make_unique<Interface>();
-    entry->index = static_cast<unsigned>(sweeper->interfaces_.size());
-    entry->name = iface.name;
-    entry->addresses = iface.ipv4;
-    entry->addresses.insert(entry->addresses.end(), iface.ipv6.begin(), iface.ipv6.end());
-    entry->socket = *std::move(socket);
-    for (const ProbeVariant& variant : opts.probes) {
-      entry->message_ids.push_back(wsd::NewMessageId(gen));
-      entry->probes.push_back(wsd::BuildProbe(entry->message_ids.back(),
-                                              wsd::ProbeSpec{.types = variant.types, .scopes = opts.scopes}));
+    entry->name = listed_iface.name;
+    entry->ifindex = listed_iface.ifindex;
+    entry->addresses = listed_iface.ipv4;
+    entry->addresses.insert(entry->addresses.end(), listed_iface.ipv6.begin(), listed_iface.ipv6.end());
+    for (const net::Family family : listed_iface.MulticastFamilies(opts.families)) {
+      absl::StatusOr<net::BoundSocket> bound = net::OpenProbeSocket(listed_iface, family, socket_options, sys);
+      if (!bound.ok()) {
+        sweeper->warnings_.push_back(absl::StrCat(listed_iface.name, ": ", bound.status().message()));
+        continue;
+      }
+      Socket& socket = add_socket(*entry, family, *std::move(bound));
+      for (const ProbeVariant& variant : opts.probes) {
+        socket.message_ids.push_back(wsd::NewMessageId(gen));
+        socket.probes.push_back(wsd::BuildProbe(socket.message_ids.back(),
+                                                wsd::ProbeSpec{.types = variant.types, .scopes = opts.scopes}));
+      }
+      // FF02::C is link-scope: its zone (the ifindex) names the link.
+      const net::IpAddress group =
+          family == net::Family::kIPv4
+              ? *net::IpAddress::Parse(net::kWsdIpv4Group)
+              : net::IpAddress::V6(net::IpAddress::Parse(net::kWsdIpv6Group)->v6(), listed_iface.ifindex);
+      socket.group_length = net::SocketAddress(group, net::kWsdPort).ToSockaddr(socket.group);
     }
-    entry->group_length = group.ToSockaddr(entry->group);
+    if (entry->sockets.empty()) continue;
+    entry->index = static_cast<unsigned>(sweeper->interfaces_.size());
     sweeper->interfaces_.push_back(std::move(entry));
   }
   if (!opts.targets.empty()) {
-    absl::StatusOr<net::BoundSocket> socket = net::OpenUnicastProbeSocket(
-        net::Family::kIPv4, socket_options, opts.sys != nullptr ? *opts.sys : net::RealSysCalls());
-    if (!socket.ok()) return socket.status();
     auto entry = std::make_unique<Interface>();
     entry->index = static_cast<unsigned>(sweeper->interfaces_.size());
     entry->name = "unicast";
     entry->unicast = true;
-    entry->socket = *std::move(socket);
     auto unicast = std::make_unique<Unicast>();
+    for (const net::Family family : opts.families) {
+      const bool wanted = std::any_of(opts.targets.begin(), opts.targets.end(),
+                                      [family](const net::IpAddress& ip) { return ip.family() == family; });
+      if (!wanted) continue;
+      absl::StatusOr<net::BoundSocket> bound = net::OpenUnicastProbeSocket(family, socket_options, sys);
+      if (!bound.ok()) return bound.status();
+      Socket& socket = add_socket(*entry, family, *std::move(bound));
+      (family == net::Family::kIPv4 ? unicast->v4 : unicast->v6) = &socket;
+    }
     unicast->id_prefix = NewUnicastIdPrefix(gen);
     unicast->answered.assign(opts.targets.size(), 0);
     unicast->iface = entry.get();
@@ -228,15 +274,16 @@ void Sweeper::SendResolves(Worker& worker) {
   net::OsSysCalls& sys = options_.sys != nullptr ? *options_.sys : net::RealSysCalls();
   const absl::Time start = absl::FromUnixNanos(shared_->start_ns.load());
   for (ResolveRequest& request : worker.pipeline->TakeResolveRequests()) {
-    Interface& iface = *interfaces_[request.interface_index];
+    // The socket the ProbeMatch came in on: the same link and family.
+    Socket& socket = *sockets_[request.socket];
     std::string id = wsd::NewMessageId();
     auto bytes = std::make_shared<const std::string>(wsd::BuildResolve(id, request.endpoint));
     worker.pipeline->ExpectResolveMatches(std::move(id));
-    auto send = [this, &sys, &iface, bytes, start] {
+    auto send = [this, &sys, &socket, bytes, start] {
       const net::SysCallResult sent =
-          sys.SendTo(iface.socket.fd.get(), bytes->data(), bytes->size(), 0,
-                     reinterpret_cast<const sockaddr*>(&iface.group), iface.group_length);
-      ++(sent.ok() ? iface.resolves_sent : iface.send_errors);
+          sys.SendTo(socket.socket.fd.get(), bytes->data(), bytes->size(), 0,
+                     reinterpret_cast<const sockaddr*>(&socket.group), socket.group_length);
+      ++(sent.ok() ? socket.resolves_sent : socket.send_errors);
       RaiseTo(shared_->last_resolve_ms, absl::ToInt64Milliseconds(absl::Now() - start));
     };
     send();
@@ -247,7 +294,6 @@ void Sweeper::SendResolves(Worker& worker) {
 
 void Sweeper::SendTargetProbes(Worker& worker) {
   Unicast& u = *unicast_;
-  Interface& iface = *u.iface;
   net::OsSysCalls& sys = options_.sys != nullptr ? *options_.sys : net::RealSysCalls();
   const absl::Time start = absl::FromUnixNanos(shared_->start_ns.load());
   const std::uint64_t variants = options_.probes.size();
@@ -262,11 +308,14 @@ void Sweeper::SendTargetProbes(Worker& worker) {
     const std::string probe =
         wsd::BuildProbe(UnicastMessageId(u.id_prefix, variant, target),
                         wsd::ProbeSpec{.types = options_.probes[variant].types, .scopes = options_.scopes});
+    const net::IpAddress& ip = options_.targets[target];
+    // Create opened a socket for every family among the targets.
+    Socket& socket = *(ip.family() == net::Family::kIPv4 ? u.v4 : u.v6);
     sockaddr_storage to;
-    const socklen_t to_length = net::SocketAddress(options_.targets[target], net::kWsdPort).ToSockaddr(to);
-    const net::SysCallResult sent = sys.SendTo(iface.socket.fd.get(), probe.data(), probe.size(), 0,
+    const socklen_t to_length = net::SocketAddress(ip, net::kWsdPort).ToSockaddr(to);
+    const net::SysCallResult sent = sys.SendTo(socket.socket.fd.get(), probe.data(), probe.size(), 0,
                                                reinterpret_cast<const sockaddr*>(&to), to_length);
-    ++(sent.ok() ? iface.probes_sent : iface.send_errors);
+    ++(sent.ok() ? socket.probes_sent : socket.send_errors);
   };
   std::uint64_t sent = 0;
   // Retransmissions that are due first (skipped once the target answered),
@@ -331,9 +380,15 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
 
   std::vector<SentProbe> probes;
   std::vector<std::string> names;
+  std::vector<unsigned> ifindexes;
+  std::vector<unsigned> socket_interfaces;
   for (const auto& iface : interfaces_) {
-    for (unsigned v = 0; v < iface->message_ids.size(); ++v) probes.push_back({iface->message_ids[v], v});
     names.push_back(iface->name);
+    ifindexes.push_back(iface->ifindex);
+  }
+  for (const auto& socket : sockets_) {
+    for (unsigned v = 0; v < socket->message_ids.size(); ++v) probes.push_back({socket->message_ids[v], v});
+    socket_interfaces.push_back(socket->iface->index);
   }
   const absl::Time start = absl::Now();
   shared.start_ns.store(absl::ToUnixNanos(start));
@@ -344,6 +399,8 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     PipelineOptions pipeline_options;
     pipeline_options.probes = probes;
     pipeline_options.interface_names = names;
+    pipeline_options.socket_interfaces = socket_interfaces;
+    pipeline_options.interface_ifindexes = ifindexes;
     for (const auto& iface : interfaces_) pipeline_options.arrival_interfaces.push_back({iface->name, iface->addresses});
     if (unicast_ != nullptr) {
       pipeline_options.unicast_id_prefix = unicast_->id_prefix;
@@ -368,9 +425,12 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     worker->loop = *std::move(loop);
     for (std::size_t i = w; i < interface_count; i += threads) {
       Interface& iface = *interfaces_[i];
-      if (absl::Status added = worker->loop->AddSocket(iface.socket.fd.get(), iface.index);
-          !added.ok()) {
-        return absl::Status(added.code(), absl::StrCat(iface.name, ": ", added.message()));
+      for (Socket* socket : iface.sockets) {
+        if (absl::Status added = worker->loop->AddSocket(socket->socket.fd.get(), socket->tag); !added.ok()) {
+          return absl::Status(added.code(), absl::StrCat(iface.name, " (", net::FamilyName(socket->family),
+                                                         "): ", added.message()));
+        }
+        worker->sockets.push_back(socket);
       }
       worker->interfaces.push_back(&iface);
     }
@@ -378,12 +438,12 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     for (const absl::Duration offset : send_offsets_) {
       net::OsSysCalls& sys = options_.sys != nullptr ? *options_.sys : net::RealSysCalls();
       worker->loop->AddTimer(start + offset, [worker = worker.get(), &sys] {
-        for (Interface* iface : worker->interfaces) {
-          for (const std::string& probe : iface->probes) {
+        for (Socket* socket : worker->sockets) {
+          for (const std::string& probe : socket->probes) {
             const net::SysCallResult sent =
-                sys.SendTo(iface->socket.fd.get(), probe.data(), probe.size(), 0,
-                           reinterpret_cast<const sockaddr*>(&iface->group), iface->group_length);
-            ++(sent.ok() ? iface->probes_sent : iface->send_errors);
+                sys.SendTo(socket->socket.fd.get(), probe.data(), probe.size(), 0,
+                           reinterpret_cast<const sockaddr*>(&socket->group), socket->group_length);
+            ++(sent.ok() ? socket->probes_sent : socket->send_errors);
           }
         }
       });
@@ -419,25 +479,36 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
 
   SweepResult result;
   result.stats.elapsed_ms = absl::ToInt64Milliseconds(finished - start);
-  std::vector<InterfaceCounters> counters(interface_count);
+  std::vector<InterfaceCounters> counters(sockets_.size());
   for (const auto& worker : workers_) {
     if (!worker->status.ok()) return worker->status;
-    for (std::size_t i = 0; i < interface_count; ++i) counters[i] += worker->pipeline->counters()[i];
-    for (Interface* iface : worker->interfaces) {
-      absl::StatusOr<io::SocketCounters> loop_counters = worker->loop->RemoveSocket(iface->index);
-      if (loop_counters.ok()) iface->loop_counters = *loop_counters;
+    for (std::size_t i = 0; i < sockets_.size(); ++i) counters[i] += worker->pipeline->counters()[i];
+    for (Socket* socket : worker->sockets) {
+      absl::StatusOr<io::SocketCounters> loop_counters = worker->loop->RemoveSocket(socket->tag);
+      if (loop_counters.ok()) socket->loop_counters = *loop_counters;
     }
   }
   for (const auto& iface : interfaces_) {
     InterfaceStats stats;
     stats.name = iface->name;
-    stats.address = iface->socket.local.ToString();
-    stats.rcvbuf = iface->socket.rcvbuf_bytes;
-    stats.counters = counters[iface->index];
-    stats.counters.probes_sent = iface->probes_sent;
-    stats.counters.resolves_sent = iface->resolves_sent;
-    stats.counters.send_errors = iface->send_errors;
-    stats.counters.kernel_drops = iface->loop_counters.kernel_drops;
+    for (const Socket* socket : iface->sockets) {
+      SocketStats socket_stats;
+      socket_stats.family = socket->family;
+      socket_stats.address = net::DisplayString(socket->socket.local);
+      socket_stats.rcvbuf = socket->socket.rcvbuf_bytes;
+      socket_stats.counters = counters[socket->tag];
+      socket_stats.counters.probes_sent = socket->probes_sent;
+      socket_stats.counters.resolves_sent = socket->resolves_sent;
+      socket_stats.counters.send_errors = socket->send_errors;
+      socket_stats.counters.kernel_drops = socket->loop_counters.kernel_drops;
+      stats.counters += socket_stats.counters;
+      if (stats.sockets.empty()) {
+        stats.address = socket_stats.address;
+        stats.rcvbuf = socket_stats.rcvbuf;
+      }
+      stats.rcvbuf = std::min(stats.rcvbuf, socket_stats.rcvbuf);
+      stats.sockets.push_back(std::move(socket_stats));
+    }
     result.stats.interfaces.push_back(std::move(stats));
   }
   // Every interface an endpoint answered on, as the seen-table merged them,

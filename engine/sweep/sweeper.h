@@ -3,21 +3,33 @@
 // Design note
 // -----------
 // Create (setup; may allocate, returns Status):
-//   net::ListInterfaces(filter) -> for each interface one probe socket
-//   (net::OpenProbeSocket: bound to the interface's address on an ephemeral
-//   port, IP_MULTICAST_IF by ifindex, TTL 1, SO_RCVBUF[FORCE], IP_PKTINFO);
-//   an interface whose socket cannot be opened is reported through
-//   `warnings()` and skipped; none left -> FailedPrecondition. Each interface
-//   sends every Probe variant (probe_variants.h; by default
-//   dn:NetworkVideoTransmitter and tds:Device), each with its own MessageID
-//   and its bytes built once (wsd::BuildProbe): a device on a segment shared
-//   by two of our interfaces receives distinct Probes and answers each, so
-//   it is listed on both (a responder may ignore a repeated MessageID,
-//   WS-Discovery 2005/04 section 3.1.2; retransmissions of one Probe keep
-//   their ID). Every variant follows the same schedule.
+//   net::ListInterfaces(filter) -> for each interface, for each family of
+//   `families` it has an address for and can multicast in, one probe socket
+//   (net::OpenProbeSocket: bound to the interface's address, the link-local
+//   one for IPv6, on an ephemeral port; IP_MULTICAST_IF / IPV6_MULTICAST_IF
+//   by ifindex, TTL / hop limit 1, SO_RCVBUF[FORCE], IP_PKTINFO /
+//   IPV6_RECVPKTINFO). Its group is 239.255.255.250:3702 or
+//   [ff02::c%ifindex]:3702. A socket that cannot be opened is reported
+//   through `warnings()` and skipped (the interface keeps its other family);
+//   an interface left without sockets is skipped; none left ->
+//   FailedPrecondition. Each socket sends every Probe variant
+//   (probe_variants.h; by default dn:NetworkVideoTransmitter and
+//   tds:Device), each with its own MessageID and its bytes built once
+//   (wsd::BuildProbe): a device on a segment shared by two of our interfaces,
+//   or reached over both families, receives distinct Probes and answers
+//   each, so it is listed on every interface it answered on (a responder may
+//   ignore a repeated MessageID, WS-Discovery 2005/04 section 3.1.2;
+//   retransmissions of one Probe keep their ID). Every variant follows the
+//   same schedule.
+//   Sockets and interfaces: a socket's tag (dense) is its loop tag and its
+//   counter index; its interface's index (dense) is the seen-table interface
+//   bit. So a camera answering over IPv4 and IPv6 on one NIC is one device
+//   listed on that NIC once (the seen-table dedups by EndpointReference),
+//   with both source addresses; the interface's stats are the sums over its
+//   sockets, with one entry per socket (family) beside them.
 // Run:
-//   `threads` workers (default min(cores, interfaces)); interface i belongs
-//   to worker i % threads. Each worker owns an io::EventLoop, a
+//   `threads` workers (default min(cores, interfaces)); interface i (all its
+//   sockets) belongs to worker i % threads. Each worker owns an io::EventLoop, a
 //   ReplyPipeline (scanner, scratch, counters) and its interfaces' sockets;
 //   workers share only the lock-free dedup::SeenTable and the DeviceStore
 //   (a mutex taken on new / updated endpoints only; see device_store.h).
@@ -60,7 +72,13 @@ namespace onvif::sweep {
 inline constexpr std::size_t kDefaultMaxDevices = std::size_t{1} << 17;
 
 struct SweepOptions {
-  net::InterfaceFilter interfaces;  // --iface / --exclude; IPv4 for now
+  // --iface / --exclude. Its `families` is set from `families` below.
+  net::InterfaceFilter interfaces;
+  // --family: the families to probe in, in this order. An interface is
+  // probed in each of them it has an address for and can multicast in
+  // (net::Interface::MulticastFamilies: IPv6 needs a multicast link, so lo
+  // gets IPv4 only); directed Probes may name targets of these families only.
+  std::vector<net::Family> families = {net::Family::kIPv4, net::Family::kIPv6};
   // The Probes sent on every interface (1..kMaxProbeVariants).
   std::vector<ProbeVariant> probes = DefaultProbeVariants();
   std::vector<std::string> scopes;  // Probe Scopes (MatchBy rfc3986, the default)
@@ -70,7 +88,8 @@ struct SweepOptions {
   // address, paced at target_rate Probes per second (all targets together),
   // sent twice (SOAP-over-UDP unicast: one retransmission rand[50, 250] ms
   // later) unless the target answered the first. Replies come back to one
-  // unicast socket, reported as the interface "unicast".
+  // unicast socket per family of the targets, reported together as the
+  // interface "unicast". A link-local IPv6 target carries its zone.
   std::vector<net::IpAddress> targets;
   int target_rate = 1000;
   // Also drop replies whose Types / Scopes do not satisfy the Probe they
@@ -113,7 +132,8 @@ class Sweeper {
   Sweeper(const Sweeper&) = delete;
   Sweeper& operator=(const Sweeper&) = delete;
 
-  // Interfaces skipped at Create, one message each ("n3: IP_MULTICAST_IF ...").
+  // Sockets skipped at Create, one message each ("n3: IP_MULTICAST_IF ...",
+  // "n3: IPV6_MULTICAST_IF ...": the option names the family).
   const std::vector<std::string>& warnings() const { return warnings_; }
   // Names of the interfaces that will be swept.
   std::vector<std::string> interface_names() const;
@@ -128,6 +148,7 @@ class Sweeper {
 
  private:
   struct Interface;
+  struct Socket;
   struct Worker;
   struct Shared;
   explicit Sweeper(SweepOptions options);
@@ -144,6 +165,7 @@ class Sweeper {
   SweepOptions options_;
   std::vector<std::string> warnings_;
   std::vector<std::unique_ptr<Interface>> interfaces_;
+  std::vector<std::unique_ptr<Socket>> sockets_;  // by tag
   std::vector<absl::Duration> send_offsets_;  // the schedule, drawn at Create
   struct Unicast;
   std::unique_ptr<Unicast> unicast_;  // directed Probes; null without targets

@@ -1,8 +1,12 @@
 // Directed (unicast) Probes: where they go and how replies are tied to them.
 //
-// --target HOST|CIDR (repeatable) names IPv4 addresses; a CIDR stands for its
-// host addresses (network and broadcast excluded below /31). A sweep probes at
-// most kMaxTargets addresses: a /8 by mistake is refused, not sent.
+// --target HOST|CIDR (repeatable) names IPv4 or IPv6 addresses; a CIDR
+// stands for its host addresses (IPv4: network and broadcast excluded below
+// /31; IPv6: the Subnet-Router anycast address, host part all zeros, excluded
+// below /127, RFC 4291 section 2.6.1). A link-local IPv6 target needs its
+// zone, as a name or an index ("fe80::5%eth0"), resolved on this host. A
+// sweep probes at most kMaxTargets addresses: a /8 or a /64 by mistake is
+// refused, not sent.
 //
 // Each (target, variant) Probe has its own MessageID, derived rather than
 // stored: a per-sweep random prefix, then the variant and the target index in
@@ -31,6 +35,7 @@ inline constexpr std::size_t kMaxTargets = 65536;
 
 // InvalidArgument naming the bad item, or when they add up to more than
 // kMaxTargets addresses. Duplicates are kept once, in first-seen order.
+// Looks zones up in the calling thread's network namespace.
 absl::StatusOr<std::vector<net::IpAddress>> ParseTargets(const std::vector<std::string>& specs);
 
 // "urn:uuid:PPPPPPPP-PPPP-4PPP-" (28 characters), random.

@@ -25,6 +25,32 @@ bool InSubnet(const net::IpAddress& ip, const net::InterfaceAddress& net_address
   return (a[whole] & mask) == (b[whole] & mask);
 }
 
+// Whether `text` ("10.77.0.2", "fe80::2%n0") is the address `ip`, zones aside.
+bool SameAddress(const net::IpAddress& ip, std::string_view text) {
+  const std::optional<net::IpAddress> other = net::IpAddress::Parse(text.substr(0, text.find('%')));
+  if (!other.has_value() || other->family() != ip.family()) return false;
+  if (ip.family() == net::Family::kIPv4) return other->v4().s_addr == ip.v4().s_addr;
+  return std::memcmp(&other->v6(), &ip.v6(), sizeof(in6_addr)) == 0;
+}
+
+// An RFC 6874 ZoneID: unreserved characters as they are, anything else
+// percent-encoded (Linux allows more in interface names).
+std::string EncodeZone(std::string_view zone) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : zone) {
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                            c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(c);
+    } else {
+      const auto byte = static_cast<unsigned char>(c);
+      out += {'%', kHex[byte >> 4], kHex[byte & 15]};
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<UrlHost> ParseUrlHost(std::string_view url) {
@@ -81,13 +107,16 @@ std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
         rank = kLoopback;
       } else if (ip->IsLinkLocal()) {
         rank = kLinkLocal;
-        if (ip->family() == net::Family::kIPv6 && host->zone.empty() && !arrived_on.empty()) {
-          chosen = xaddr.substr(0, host->end) + "%25" + arrived_on.front().name + xaddr.substr(host->end);
+        if (ip->family() == net::Family::kIPv6 && host->bracketed && !arrived_on.empty()) {
+          // [begin, end) may hold the device's own "%25zone": replaced.
+          const std::size_t address_end = host->begin + host->host.size();
+          chosen = xaddr.substr(0, address_end) + "%25" + EncodeZone(arrived_on.front().name) +
+                   xaddr.substr(host->end);
         }
       } else {
         rank = kRoutable;
         for (const std::string& source : source_addresses) {
-          if (source == host->host) rank = kSourceAddress;
+          if (SameAddress(*ip, source)) rank = kSourceAddress;
         }
         for (const ArrivalInterface& iface : arrived_on) {
           for (const net::InterfaceAddress& address : iface.addresses) {

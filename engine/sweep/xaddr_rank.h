@@ -4,13 +4,16 @@
 // link-local address next to the routable one, IPv6 [fe80::...] hosts
 // (PROTOCOL.md). In order of preference:
 //   0. an IP host inside a subnet of an interface the device answered on
-//      (the path the Probe and its reply just proved);
-//   1. an IP host equal to a source address of the device's replies;
-//   2. any other routable host: a global IP, or a DNS name;
+//      (the path the Probe and its reply just proved; IPv4 and IPv6
+//      prefixes alike);
+//   1. an IP host equal to a source address of the device's replies
+//      (compared as addresses, so "fd77:0::2" is "fd77::2");
+//   2. any other routable host: a global IP (ULA included), or a DNS name;
 //   3. a link-local host (169.254/16, fe80::/10), used only when nothing
-//      better exists; an IPv6 one without a zone gets the zone of the first
-//      interface the device answered on ("[fe80::1%25n0]", RFC 6874), since
-//      it is unusable without one;
+//      better exists. An IPv6 one is unusable without a zone, and a zone the
+//      device wrote names one of ITS interfaces, not ours (RFC 6874 section
+//      1), so it gets the zone of the first interface the device answered
+//      on, percent-encoded as RFC 6874 says: "http://[fe80::1%25n0]/...";
 //   4. loopback; 5. a URL whose host cannot be read.
 // Ties keep the device's own order. Pure: no sockets, no DNS.
 
@@ -47,7 +50,9 @@ struct UrlHost {
 std::optional<UrlHost> ParseUrlHost(std::string_view url);
 
 // The best of `xaddrs` by the order above, or nullopt when there are none.
-// Spans, so a caller ranking at one arrival copies nothing.
+// `source_addresses` as the sweep prints them: "10.77.0.2", "fd77::2",
+// "fe80::2%n0" (a zone is ignored when comparing). Spans, so a caller
+// ranking at one arrival copies nothing.
 std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
                                      std::span<const ArrivalInterface> arrived_on,
                                      std::span<const std::string> source_addresses);

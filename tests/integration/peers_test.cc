@@ -264,6 +264,9 @@ class PeersTest : public ::testing::Test {
 
   void Up(lab::LabOptions options) {
     options.name = lab::UniqueLabName("pe");
+    // IPv4-only segments: the peers here are IPv4 clients, and wsdd would
+    // also answer over IPv6 (ipv6_test.cc checks that on its own).
+    options.family = "v4";
     absl::StatusOr<lab::Lab> made = lab::Lab::Up(std::move(options));
     ASSERT_TRUE(made.ok()) << made.status();
     lab_.emplace(std::move(*made));

@@ -255,6 +255,10 @@ class SweepSwarmTest : public ::testing::TestWithParam<std::string> {
 
   void Up(lab::LabOptions options) {
     options.name = lab::UniqueLabName("it");
+    // IPv4-only segments: these tests pin IPv4 figures (sweep and swarm both
+    // default to both families). tests/integration/ipv6_test.cc covers IPv6
+    // and dual-stack segments.
+    options.family = "v4";
     absl::StatusOr<lab::Lab> made = lab::Lab::Up(std::move(options));
     ASSERT_TRUE(made.ok()) << made.status();
     lab_.emplace(std::move(*made));

@@ -170,6 +170,7 @@ absl::StatusOr<Lab> Lab::Up(LabOptions options) {
   std::vector<std::string> argv = {LabScript(), "up", "--name", options.name,
                                    "--nics", std::to_string(options.nics)};
   if (options.bridge) argv.push_back("--bridge");
+  argv.insert(argv.end(), {"--family", options.family});
   if (options.addresses_per_nic > 0) {
     argv.insert(argv.end(), {"--addresses-per-nic", std::to_string(options.addresses_per_nic)});
   }
@@ -220,6 +221,16 @@ std::string Lab::CamNic(int nic) const {
 
 std::string Lab::HostAddress(int nic) { return absl::StrCat("10.77.", nic, ".1"); }
 std::string Lab::CamAddress(int nic) { return absl::StrCat("10.77.", nic, ".2"); }
+
+namespace {
+// lab.sh writes fd77:<i>::<host>; inet_ntop drops the zero group of NIC 0.
+std::string UlaAddress(int nic, int host) {
+  return nic == 0 ? absl::StrCat("fd77::", host) : absl::StrCat("fd77:", nic, "::", host);
+}
+}  // namespace
+
+std::string Lab::HostAddress6(int nic) { return UlaAddress(nic, 1); }
+std::string Lab::CamAddress6(int nic) { return UlaAddress(nic, 2); }
 
 std::string Lab::ExtraAddress(int cam_namespace, int k) {
   return absl::StrCat("10.", 100 + cam_namespace, ".", (k >> 8) & 255, ".", k & 255);

@@ -30,6 +30,10 @@ struct LabOptions {
   std::string name;  // empty: UniqueLabName("lab")
   int nics = 1;
   bool bridge = false;
+  // lab.sh --family: "both" (IPv4 and IPv6 on every lab link), "v6" (an
+  // IPv6-only segment: no IPv4 address) or "v4" (an IPv4-only segment: IPv6
+  // disabled on the lab links, not even link-local).
+  std::string family = "both";
   int addresses_per_nic = 0;
   int loss_percent = 0;
   std::vector<std::string> extra_args;  // appended to `lab.sh up` (e.g. --fail-at links)
@@ -106,6 +110,10 @@ class Lab {
   std::string CamNic(int nic) const;  // c<i>, or br0 when bridged (the addressed device)
   static std::string HostAddress(int nic);  // 10.77.<i>.1
   static std::string CamAddress(int nic);   // 10.77.<i>.2
+  // The ULA addresses (families "both" and "v6"), in the kernel's canonical
+  // text (inet_ntop): fd77:<i>::1 and fd77:<i>::2 ("fd77::1" for NIC 0).
+  static std::string HostAddress6(int nic);
+  static std::string CamAddress6(int nic);
   // The k-th (1-based) extra address of camera namespace j (lab.sh --addresses-per-nic).
   static std::string ExtraAddress(int cam_namespace, int k);
 

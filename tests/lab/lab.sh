@@ -3,28 +3,40 @@
 # the README demo. Everything lives in network namespaces this script creates;
 # nothing is added to the host's own namespace (LAB.md).
 #
-#   lab.sh up   --name PFX --nics N [--bridge] [--addresses-per-nic K] [--loss PCT]
+#   lab.sh up   --name PFX --nics N [--bridge] [--family v4|v6|both] [--addresses-per-nic K]
+#               [--loss PCT]
 #   lab.sh down --name PFX                    # idempotent
 #   lab.sh exec --name PFX host|cam<i> -- CMD [ARG...]
 #   lab.sh list --name PFX                    # the lab's namespaces, one a line
 #
-# Layout made by `up` (i = 0..N-1):
-#   PFX-host   NICs n<i> = 10.77.<i>.1, a 224.0.0.0/4 route via n0, lo up
-#   separate segments (default): PFX-cam<i> holds c<i> = 10.77.<i>.2/24,
-#       the peer of n<i>; n<i> = 10.77.<i>.1/24
-#   --bridge: one segment 10.77.0.0/16; PFX-cam0 holds c0..c<N-1> as ports of
-#       bridge br0, and br0 carries 10.77.<i>.2/16 for every i; n<i> = 10.77.<i>.1/16
-#   --addresses-per-nic K: K more camera addresses per camera namespace, for
-#       per-camera source addresses: 10.<100+j>.0.1 .. (host-order consecutive,
-#       /32 each) on c<j> (separate) or br0 (bridge, j = 0); the host namespace
-#       routes 10.<100+j>.0.0/16 to n<j>.
+# Layout made by `up` (i = 0..N-1; in fd77:<i>:: the second group is i's
+# decimal digits):
+#   PFX-host   NICs n<i> = 10.77.<i>.1 and fd77:<i>::1, a 224.0.0.0/4 route
+#       via n0, lo up
+#   separate segments (default): PFX-cam<i> holds c<i> = 10.77.<i>.2/24 and
+#       fd77:<i>::2/64, the peer of n<i>; n<i> = 10.77.<i>.1/24, fd77:<i>::1/64
+#   --bridge: one segment 10.77.0.0/16 and fd77::/16; PFX-cam0 holds
+#       c0..c<N-1> as ports of bridge br0, and br0 carries 10.77.<i>.2/16 and
+#       fd77:<i>::2/16 for every i; n<i> = 10.77.<i>.1/16, fd77:<i>::1/16
+#   Every link also has its IPv6 link-local fe80:: address (the kernel's),
+#   unless --family v4.
+#   --family v4|v6|both (default both): which families the lab links carry.
+#       v6: an IPv6-only segment, no IPv4 address on any lab link (nor the
+#       224.0.0.0/4 routes); v4: an IPv4-only segment, IPv6 disabled on every
+#       lab link (disable_ipv6=1: no ULA and no link-local address either).
+#   --addresses-per-nic K: K more IPv4 camera addresses per camera namespace,
+#       for per-camera source addresses: 10.<100+j>.0.1 .. (host-order
+#       consecutive, /32 each) on c<j> (separate) or br0 (bridge, j = 0); the
+#       host namespace routes 10.<100+j>.0.0/16 to n<j>. Not with --family v6.
 #   --loss PCT: nftables on each camera link c<i> (netdev egress) drops PCT% of
 #       the UDP datagrams from port 3702 the cameras send, each independently;
 #       the sender is not told (there is no netem in this kernel: LAB.md).
 # Every namespace gets accept_dad=0 before its links exist (IPv6 link-local
-# addresses are otherwise tentative for ~2 s: LAB.md). The host namespace gets
-# arp_ignore=1 / arp_announce=2 so that, on one bridged segment, each NIC
-# answers ARP only for its own address (no ARP flux between n0 and n1).
+# addresses are otherwise tentative for ~2 s: LAB.md), and the ULA addresses
+# are added `nodad`, so every IPv6 address is usable when `up` returns. The
+# host namespace gets arp_ignore=1 / arp_announce=2 so that, on one bridged
+# segment, each NIC answers ARP only for its own address (no ARP flux between
+# n0 and n1).
 #
 # `up` refuses a prefix that already has namespaces and, if any step fails,
 # deletes what it created (trap) before exiting non-zero. `down` first ends the
@@ -43,7 +55,7 @@ readonly kMaxExtras=65000      # one /16 per camera namespace
 die() { echo "lab.sh: $*" >&2; exit 2; }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
@@ -112,12 +124,13 @@ extra_address() {
 }
 
 cmd_up() {
-  local name="" nics="" bridge=0 extras=0 loss=0 fail_at=""
+  local name="" nics="" bridge=0 family=both extras=0 loss=0 fail_at=""
   while (($#)); do
     case "$1" in
       --name) name=${2:?--name needs a value}; shift 2 ;;
       --nics) nics=${2:?--nics needs a value}; shift 2 ;;
       --bridge) bridge=1; shift ;;
+      --family) family=${2:?--family needs a value}; shift 2 ;;
       --addresses-per-nic) extras=${2:?--addresses-per-nic needs a value}; shift 2 ;;
       --loss) loss=${2:?--loss needs a value}; shift 2 ;;
       --fail-at) fail_at=${2:?--fail-at needs a value}; shift 2 ;;
@@ -130,6 +143,15 @@ cmd_up() {
   [[ "$extras" =~ ^[0-9]+$ ]] && ((extras <= kMaxExtras)) ||
     die "up: --addresses-per-nic must be 0..$kMaxExtras (got '$extras')"
   [[ "$loss" =~ ^[0-9]+$ ]] && ((loss <= 100)) || die "up: --loss must be 0..100 (got '$loss')"
+  case "$family" in
+    v4 | v6 | both) ;;
+    *) die "up: --family must be v4, v6 or both (got '$family')" ;;
+  esac
+  [[ "$family" == v6 ]] && ((extras > 0)) &&
+    die "up: --addresses-per-nic adds IPv4 addresses; not with --family v6"
+  local v4=1 v6=1
+  [[ "$family" == v6 ]] && v4=0
+  [[ "$family" == v4 ]] && v6=0
   case "$fail_at" in
     "" | namespaces | links | addresses | routes | loss) ;;
     *) die "up: --fail-at must be namespaces|links|addresses|routes|loss (got '$fail_at')" ;;
@@ -172,15 +194,28 @@ cmd_up() {
     # Created directly inside the namespaces: nothing ever appears on the host.
     ip link add "n$i" netns "$host" type veth peer name "c$i" netns "$cam_ns"
     ((bridge)) && ip -n "$cam_ns" link set "c$i" master br0
+    if ((!v6)); then
+      # Before the links come up, so no link-local address ever appears.
+      ip netns exec "$host" sysctl -qw "net.ipv6.conf.n$i.disable_ipv6=1"
+      ip netns exec "$cam_ns" sysctl -qw "net.ipv6.conf.c$i.disable_ipv6=1"
+    fi
   done
+  ((bridge && !v6)) && ip netns exec "${cams[0]}" sysctl -qw net.ipv6.conf.br0.disable_ipv6=1
   step_done links
 
+  local prefix6=64
+  ((bridge)) && prefix6=16
   for ((i = 0; i < nics; i++)); do
-    ip -n "$host" addr add "10.77.$i.1/$prefix" dev "n$i"
-    if ((bridge)); then
-      ip -n "${cams[0]}" addr add "10.77.$i.2/$prefix" dev br0
-    else
-      ip -n "${cams[$i]}" addr add "10.77.$i.2/$prefix" dev "c$i"
+    local cam_dev="c$i" cam_ns=${cams[0]}
+    ((bridge)) && cam_dev=br0
+    ((bridge)) || cam_ns=${cams[$i]}
+    if ((v4)); then
+      ip -n "$host" addr add "10.77.$i.1/$prefix" dev "n$i"
+      ip -n "$cam_ns" addr add "10.77.$i.2/$prefix" dev "$cam_dev"
+    fi
+    if ((v6)); then
+      ip -n "$host" addr add "fd77:$i::1/$prefix6" dev "n$i" nodad
+      ip -n "$cam_ns" addr add "fd77:$i::2/$prefix6" dev "$cam_dev" nodad
     fi
   done
   if ((extras > 0)); then
@@ -210,13 +245,16 @@ cmd_up() {
   # still have its noop qdisc; wait so the lab is settled when `up` returns.
   for ns in "$host" "${cams[@]}"; do wait_links_up "$ns"; done
   # Tools that do not set IP_MULTICAST_IF need a multicast route (LAB.md).
-  ip -n "$host" route add 224.0.0.0/4 dev n0
-  for ((j = 0; j < ${#cams[@]}; j++)); do
-    local dev="c$j"
-    ((bridge)) && dev=br0
-    ip -n "${cams[$j]}" route add 224.0.0.0/4 dev "$dev"
-    ((extras > 0)) && ip -n "$host" route add "10.$((100 + j)).0.0/16" dev "n$j"
-  done
+  # (IPv6 needs none: FF02::C is link-scope, every sender names the link.)
+  if ((v4)); then
+    ip -n "$host" route add 224.0.0.0/4 dev n0
+    for ((j = 0; j < ${#cams[@]}; j++)); do
+      local dev="c$j"
+      ((bridge)) && dev=br0
+      ip -n "${cams[$j]}" route add 224.0.0.0/4 dev "$dev"
+      ((extras > 0)) && ip -n "$host" route add "10.$((100 + j)).0.0/16" dev "n$j"
+    done
+  fi
   step_done routes
 
   if ((loss > 0)); then
@@ -240,17 +278,28 @@ EOF
   step_done loss
 
   trap - EXIT
-  echo "lab $name up: $nics NIC(s), $( ((bridge)) && echo "one bridged segment 10.77.0.0/16" || echo "separate segments 10.77.<i>.0/24")"
+  local families="IPv4 + IPv6"
+  ((v4)) || families="IPv6 only"
+  ((v6)) || families="IPv4 only"
+  echo "lab $name up: $nics NIC(s), $( ((bridge)) && echo "one bridged segment" || echo "separate segments"), $families"
+  # NIC i's host / camera addresses as printed ("10.77.0.1/24,fd77:0::1/64").
+  nic_addrs() {
+    local side=$1 i=$2 list=()
+    ((v4)) && list+=("10.77.$i.$side/$prefix")
+    ((v6)) && list+=("fd77:$i::$side/$prefix6")
+    local IFS=,
+    echo -n "${list[*]}"
+  }
   local line="  $host:"
-  for ((i = 0; i < nics; i++)); do line+=" n$i=10.77.$i.1/$prefix"; done
+  for ((i = 0; i < nics; i++)); do line+=" n$i=$(nic_addrs 1 "$i")"; done
   echo "$line"
   for ((j = 0; j < ${#cams[@]}; j++)); do
     if ((bridge)); then
       local sep=""
       line="  ${cams[0]}: br0[c0..c$((nics - 1))]="
-      for ((i = 0; i < nics; i++)); do line+="${sep}10.77.$i.2/16"; sep=","; done
+      for ((i = 0; i < nics; i++)); do line+="${sep}$(nic_addrs 2 "$i")"; sep=","; done
     else
-      line="  ${cams[$j]}: c$j=10.77.$j.2/24"
+      line="  ${cams[$j]}: c$j=$(nic_addrs 2 "$j")"
     fi
     ((extras > 0)) && line+=" +$extras extra $(extra_address $((100 + j)) 1)-$(extra_address $((100 + j)) "$extras")"
     ((loss > 0)) && line+=" loss=${loss}%"

@@ -51,6 +51,11 @@ bool PingOnce(const Lab& lab, const std::string& address) {
   return r.ok() && r->exit_code == 0;
 }
 
+// `ip -o -4|-6 addr show dev DEV` in namespace `ns`.
+std::string Addresses(const std::string& ns, const char* family, const std::string& dev) {
+  return Out({"ip", "-n", ns, "-o", family, "addr", "show", "dev", dev});
+}
+
 TEST(LabTest, TwoNicsUpPingDown) {
   LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
   auto lab = Lab::Up(Options(2));
@@ -116,6 +121,91 @@ TEST(LabTest, ExtraAddressesAndLossRule) {
   }
   // The host routes each extra block to its NIC; the extra addresses answer.
   EXPECT_TRUE(PingOnce(*lab, Lab::ExtraAddress(1, 2)));
+}
+
+// The default lab is dual-stack: every NIC also has its ULA and link-local
+// IPv6 addresses, usable at once (nodad / accept_dad=0).
+TEST(LabTest, DefaultIsDualStack) {
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
+  auto lab = Lab::Up(Options(2));
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  EXPECT_TRUE(absl::StrContains(lab->up_output(), "IPv4 + IPv6")) << lab->up_output();
+  for (int i = 0; i < 2; ++i) {
+    const std::string host6 = Addresses(lab->HostNamespace(), "-6", Lab::HostNic(i));
+    EXPECT_TRUE(absl::StrContains(host6, absl::StrCat(Lab::HostAddress6(i), "/64"))) << host6;
+    EXPECT_TRUE(absl::StrContains(host6, "fe80::")) << host6;
+    EXPECT_FALSE(absl::StrContains(host6, "tentative")) << host6;
+    const std::string cam6 = Addresses(lab->CamNamespace(i), "-6", lab->CamNic(i));
+    EXPECT_TRUE(absl::StrContains(cam6, absl::StrCat(Lab::CamAddress6(i), "/64"))) << cam6;
+    EXPECT_TRUE(PingOnce(*lab, Lab::CamAddress6(i))) << "ping " << Lab::CamAddress6(i);
+    EXPECT_TRUE(PingOnce(*lab, Lab::CamAddress(i))) << "ping " << Lab::CamAddress(i);
+  }
+  EXPECT_EQ(Lab::HostAddress6(0), "fd77::1");
+  EXPECT_EQ(Lab::CamAddress6(3), "fd77:3::2");
+}
+
+TEST(LabTest, FamilyV6IsAnIpv6OnlySegment) {
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
+  for (const bool bridge : {false, true}) {
+    SCOPED_TRACE(bridge ? "bridged" : "separate");
+    LabOptions options = Options(2);
+    options.bridge = bridge;
+    options.family = "v6";
+    auto lab = Lab::Up(options);
+    ASSERT_TRUE(lab.ok()) << lab.status();
+    EXPECT_TRUE(absl::StrContains(lab->up_output(), "IPv6 only")) << lab->up_output();
+    const std::string prefix = bridge ? "/16" : "/64";
+    for (int i = 0; i < 2; ++i) {
+      EXPECT_EQ(Addresses(lab->HostNamespace(), "-4", Lab::HostNic(i)), "");
+      EXPECT_EQ(Addresses(lab->CamNamespace(i), "-4", lab->CamNic(i)), "");
+      const std::string host6 = Addresses(lab->HostNamespace(), "-6", Lab::HostNic(i));
+      EXPECT_TRUE(absl::StrContains(host6, absl::StrCat(Lab::HostAddress6(i), prefix))) << host6;
+      EXPECT_TRUE(absl::StrContains(host6, "fe80::")) << host6;
+      EXPECT_TRUE(absl::StrContains(Addresses(lab->CamNamespace(i), "-6", lab->CamNic(i)),
+                                    absl::StrCat(Lab::CamAddress6(i), prefix)));
+      EXPECT_TRUE(PingOnce(*lab, Lab::CamAddress6(i))) << "ping " << Lab::CamAddress6(i);
+    }
+    const std::string routes = Out({"ip", "-n", lab->HostNamespace(), "route"});
+    EXPECT_FALSE(absl::StrContains(routes, "224.0.0.0/4")) << routes;
+  }
+}
+
+TEST(LabTest, FamilyV4DisablesIpv6OnTheLabLinks) {
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
+  for (const bool bridge : {false, true}) {
+    SCOPED_TRACE(bridge ? "bridged" : "separate");
+    LabOptions options = Options(2);
+    options.bridge = bridge;
+    options.family = "v4";
+    auto lab = Lab::Up(options);
+    ASSERT_TRUE(lab.ok()) << lab.status();
+    EXPECT_TRUE(absl::StrContains(lab->up_output(), "IPv4 only")) << lab->up_output();
+    for (int i = 0; i < 2; ++i) {
+      // Not even a link-local address.
+      EXPECT_EQ(Addresses(lab->HostNamespace(), "-6", Lab::HostNic(i)), "");
+      EXPECT_EQ(Addresses(lab->CamNamespace(i), "-6", lab->CamNic(i)), "");
+      EXPECT_EQ(Out(lab->HostExec({"sysctl", "-n", absl::StrCat("net.ipv6.conf.n", i, ".disable_ipv6")})), "1\n");
+      EXPECT_TRUE(PingOnce(*lab, Lab::CamAddress(i)));
+    }
+  }
+}
+
+TEST(LabTest, BadFamilyAndIpv4ExtrasOnIpv6OnlyAreRefused) {
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
+  const std::string name = UniqueLabName("labv");
+  LabOptions bad = Options(1, name);
+  bad.family = "v5";
+  auto bad_family = Lab::Up(bad);
+  ASSERT_FALSE(bad_family.ok());
+  EXPECT_TRUE(absl::StrContains(bad_family.status().message(), "--family must be v4, v6 or both"))
+      << bad_family.status();
+  LabOptions extras = Options(1, name);
+  extras.family = "v6";
+  extras.addresses_per_nic = 2;
+  auto v6_extras = Lab::Up(extras);
+  ASSERT_FALSE(v6_extras.ok());
+  EXPECT_TRUE(absl::StrContains(v6_extras.status().message(), "not with --family v6")) << v6_extras.status();
+  EXPECT_EQ(Remaining(name), "");
 }
 
 TEST(LabTest, FailureMidwayRemovesEverything) {

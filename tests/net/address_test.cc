@@ -39,6 +39,19 @@ TEST(SocketAddressTest, RoundTripsThroughSockaddr) {
   EXPECT_EQ(SocketAddress::FromSockaddr(nullptr, 0).af(), AF_UNSPEC);
 }
 
+TEST(AddressTextTest, ZoneAsANameWhereOneIsGiven) {
+  EXPECT_EQ(Ip("fe80::1", 3).ToString(), "fe80::1%3");
+  EXPECT_EQ(Ip("fe80::1", 3).ToStringWithZone("n0"), "fe80::1%n0");
+  EXPECT_EQ(Ip("fe80::1", 3).ToStringWithZone(""), "fe80::1%3");
+  // No scope, no zone: a global address stays as it is.
+  EXPECT_EQ(Ip("fd77:1::2").ToStringWithZone("n0"), "fd77:1::2");
+  EXPECT_EQ(Ip("10.77.0.1").ToStringWithZone("n0"), "10.77.0.1");
+  EXPECT_EQ(SocketAddress(Ip("fe80::1", 3), 3702).ToStringWithZone("n1"), "[fe80::1%n1]:3702");
+  EXPECT_EQ(SocketAddress(Ip("fd77::2"), 3702).ToStringWithZone("n1"), "[fd77::2]:3702");
+  EXPECT_EQ(SocketAddress(Ip("10.77.0.2"), 3702).ToStringWithZone("n1"), "10.77.0.2:3702");
+  EXPECT_EQ(SocketAddress().ToStringWithZone("n1"), "unspecified");
+}
+
 TEST(SocketAddressTest, ToSockaddrIsWhatTheKernelExpects) {
   sockaddr_storage storage;
   ASSERT_EQ(SocketAddress(Ip("10.77.3.1"), 3702).ToSockaddr(storage), sizeof(sockaddr_in));

@@ -160,6 +160,45 @@ TEST(SelectInterfacesTest, FamilyIsAParameter) {
   EXPECT_EQ(named.status().message(), "interface not usable: v4only: no IPv6 address");
 }
 
+TEST(SelectInterfacesTest, Ipv6NeedsAMulticastLink) {
+  // lo has ::1 but no IFF_MULTICAST, and FF02::C does not work on it (LAB.md).
+  Interface lo = Host()[0];
+  lo.ipv6.push_back({*IpAddress::Parse("::1"), 128});
+  EXPECT_EQ(lo.MulticastFamilies({Family::kIPv4, Family::kIPv6}), std::vector<Family>{Family::kIPv4});
+  auto v6 = SelectInterfaces({lo}, Filter({"lo"}, {}, {Family::kIPv6}));
+  ASSERT_FALSE(v6.ok());
+  EXPECT_EQ(v6.status().message(), "interface not usable: lo: no IPv6 multicast (FF02::C needs IFF_MULTICAST)");
+  auto both = SelectInterfaces({lo}, Filter({"lo"}, {}, {Family::kIPv4, Family::kIPv6}));
+  ASSERT_TRUE(both.ok()) << both.status();  // IPv4 multicast works on lo
+  lo.ipv4.clear();
+  auto v6_only_lo = SelectInterfaces({lo}, Filter({"lo"}, {}, {Family::kIPv4, Family::kIPv6}));
+  ASSERT_FALSE(v6_only_lo.ok());
+  EXPECT_EQ(v6_only_lo.status().message(),
+            "interface not usable: lo: no IPv4 address; no IPv6 multicast (FF02::C needs IFF_MULTICAST)");
+}
+
+TEST(InterfaceTest, MulticastFamiliesKeepsTheRequestedOrder) {
+  Interface nic = Make("nic0", 2, kUsable, "10.0.0.1");
+  EXPECT_EQ(nic.MulticastFamilies({Family::kIPv4, Family::kIPv6}), std::vector<Family>{Family::kIPv4});
+  nic.ipv6.push_back({*IpAddress::Parse("fe80::1"), 64});
+  EXPECT_EQ(nic.MulticastFamilies({Family::kIPv6, Family::kIPv4}),
+            (std::vector<Family>{Family::kIPv6, Family::kIPv4}));
+  EXPECT_EQ(nic.MulticastFamilies({Family::kIPv6}), std::vector<Family>{Family::kIPv6});
+  EXPECT_TRUE(nic.MulticastFamilies({}).empty());
+}
+
+TEST(ParseFamiliesTest, V4V6Both) {
+  EXPECT_EQ(*ParseFamilies("v4"), std::vector<Family>{Family::kIPv4});
+  EXPECT_EQ(*ParseFamilies("v6"), std::vector<Family>{Family::kIPv6});
+  EXPECT_EQ(*ParseFamilies("both"), (std::vector<Family>{Family::kIPv4, Family::kIPv6}));
+  for (const char* bad : {"", "ipv6", "V4", "4", "v4,v6"}) {
+    auto parsed = ParseFamilies(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(parsed.status().message(), "expected v4, v6 or both")) << parsed.status();
+  }
+}
+
 TEST(InterfaceTest, PrimaryAddressPrefersIpv6LinkLocal) {
   Interface iface = Make("nic0", 2, kUsable, "10.0.0.1");
   iface.ipv4.push_back(V4("10.0.0.2", 24));
@@ -218,6 +257,30 @@ TEST(ReadInterfacesTest, LabHostSeesItsVethNics) {
   EXPECT_TRUE(v6->address.IsLinkLocal());
   EXPECT_EQ(v6->address.scope_id(), n1.ifindex);
   EXPECT_EQ(v6->prefix_length, 64);
+}
+
+// Zones as names: what this host calls the interface of a scope id.
+TEST(ReadInterfacesTest, ZoneNamesAreThisNamespacesInterfaceNames) {
+  LAB_SKIP_UNLESS_ROOT("creates network namespaces (lab.sh)");
+  auto lab = lab::Lab::Up(TwoNics());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  std::string zone, unknown, none, shown, global;
+  unsigned n1_index = 0;
+  ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
+                n1_index = if_nametoindex("n1");
+                zone = ZoneName(n1_index);
+                unknown = ZoneName(999999);
+                none = ZoneName(0);
+                in6_addr peer{};
+                inet_pton(AF_INET6, "fe80::2", &peer);
+                shown = DisplayString(SocketAddress(IpAddress::V6(peer, n1_index), 3702));
+                global = DisplayString(*IpAddress::Parse("fd77:1::2"));
+              }).ok());
+  EXPECT_EQ(zone, "n1");
+  EXPECT_EQ(unknown, "999999");
+  EXPECT_EQ(none, "");
+  EXPECT_EQ(shown, "[fe80::2%n1]:3702");
+  EXPECT_EQ(global, "fd77:1::2");
 }
 
 }  // namespace

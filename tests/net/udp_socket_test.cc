@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/lab/lab.h"
 #include "tests/net/fake_os_sys_calls.h"
@@ -163,19 +164,228 @@ TEST(ProbeSocketFakeTest, InterfaceWithoutAddressIsRejectedBeforeAnySyscall) {
   EXPECT_TRUE(sys.calls().empty());
 }
 
-// IPv6 is a later issue: both openers are stubs today, and say so.
-TEST(ProbeSocketFakeTest, Ipv6IsAnExplicitStub) {
+// --- IPv6, fake syscalls ---
+
+// Cam3 with a global address listed before its link-local one (getifaddrs
+// order varies): the probe socket must still pick the link-local one.
+Interface Cam3Dual() {
+  Interface iface = Cam3();
+  iface.ipv6.push_back({*IpAddress::Parse("fd77:3::1"), 64});
+  in6_addr link_local{};
+  inet_pton(AF_INET6, "fe80::1", &link_local);
+  iface.ipv6.push_back({IpAddress::V6(link_local, 7), 64});
+  return iface;
+}
+
+Interface Cam3V6Only() {
+  Interface iface = Cam3Dual();
+  iface.ipv4.clear();
+  return iface;
+}
+
+// Index of the first call named `op` ("bind", "socket", ...), or -1.
+int IndexOfOp(const FakeOsSysCalls& sys, const std::string& op) {
+  for (size_t i = 0; i < sys.calls().size(); ++i) {
+    if (sys.calls()[i].op == op) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Whether any setsockopt at `level` was made.
+bool AnyAtLevel(const FakeOsSysCalls& sys, int level) {
+  for (const auto& call : sys.calls()) {
+    if (call.op == "setsockopt" && call.level == level) return true;
+  }
+  return false;
+}
+
+std::string GroupText(const in6_addr& group) {
+  char text[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, &group, text, sizeof(text));
+  return text;
+}
+
+TEST(Ipv6ProbeSocketFakeTest, BindsTheZonedLinkLocalAddressAndSetsTheIpv6Options) {
+  FakeOsSysCalls sys;
+  auto sock = OpenProbeSocket(Cam3V6Only(), Family::kIPv6, {}, sys);
+  ASSERT_TRUE(sock.ok()) << sock.status();
+  EXPECT_EQ(sock->family, Family::kIPv6);
+  EXPECT_EQ(sock->ifindex, 7u);
+  EXPECT_EQ(sock->local.ToString(), "[fe80::1%7]:40000");
+  EXPECT_EQ(sock->local.scope_id(), 7u);
+  EXPECT_TRUE(sock->rcvbuf_forced);
+  EXPECT_EQ(sock->rcvbuf_bytes, kForcedRcvbuf);
+
+  ASSERT_EQ(sys.calls().front().op, "socket");
+  EXPECT_EQ(sys.calls().front().level, AF_INET6);
+  EXPECT_EQ(sys.calls().front().name, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
+  EXPECT_EQ(sys.ValueOf<int>(IPPROTO_IPV6, IPV6_V6ONLY), 1);
+  EXPECT_EQ(sys.ValueOf<int>(SOL_SOCKET, SO_RCVBUFFORCE), kDefaultRcvbufBytes);
+  EXPECT_EQ(sys.ValueOf<int>(SOL_SOCKET, SO_RXQ_OVFL), 1);
+  EXPECT_EQ(sys.ValueOf<int>(IPPROTO_IPV6, IPV6_RECVPKTINFO), 1);
+  EXPECT_EQ(sys.ValueOf<int>(IPPROTO_IPV6, IPV6_MULTICAST_IF), 7);
+  EXPECT_EQ(sys.ValueOf<int>(IPPROTO_IPV6, IPV6_MULTICAST_HOPS), 1);
+  EXPECT_EQ(sys.ValueOf<int>(IPPROTO_IPV6, IPV6_MULTICAST_LOOP), 0);
+  EXPECT_FALSE(sys.WasSet(IPPROTO_IPV6, IPV6_JOIN_GROUP));  // probes join nothing
+  EXPECT_FALSE(sys.WasSet(SOL_SOCKET, SO_BINDTODEVICE));
+  EXPECT_FALSE(AnyAtLevel(sys, IPPROTO_IP)) << "no IPv4 option on an IPv6 socket";
+  // Every option is in place before the socket is bound.
+  const int bind = IndexOfOp(sys, "bind");
+  ASSERT_GE(bind, 0);
+  EXPECT_LT(sys.IndexOf(IPPROTO_IPV6, IPV6_V6ONLY), bind);
+  EXPECT_LT(sys.IndexOf(IPPROTO_IPV6, IPV6_MULTICAST_IF), bind);
+  EXPECT_EQ(sys.bound().ToString(), "[fe80::1%7]:40000");
+}
+
+TEST(Ipv6ProbeSocketFakeTest, WithoutLinkLocalBindsTheFirstAddressUnzoned) {
+  FakeOsSysCalls sys;
+  Interface iface = Cam3V6Only();
+  iface.ipv6.pop_back();  // only fd77:3::1 left
+  auto sock = OpenProbeSocket(iface, Family::kIPv6, {}, sys);
+  ASSERT_TRUE(sock.ok()) << sock.status();
+  EXPECT_EQ(sock->local.ToString(), "[fd77:3::1]:40000");
+  EXPECT_EQ(sock->local.scope_id(), 0u);
+}
+
+TEST(Ipv6ProbeSocketFakeTest, LinkLocalWithoutScopeGetsTheInterfaceIndex) {
   FakeOsSysCalls sys;
   Interface iface = Cam3();
-  iface.ipv6.push_back({*IpAddress::Parse("fe80::1"), 64});
-  auto probe = OpenProbeSocket(iface, Family::kIPv6, {}, sys);
-  auto listener = OpenListenerSocket(iface, Family::kIPv6, {}, sys);
-  ASSERT_FALSE(probe.ok());
+  iface.ipv6.push_back({*IpAddress::Parse("fe80::9"), 64});  // synthetic: scope 0
+  auto sock = OpenProbeSocket(iface, Family::kIPv6, {}, sys);
+  ASSERT_TRUE(sock.ok()) << sock.status();
+  EXPECT_EQ(sys.bound().ToString(), "[fe80::9%7]:40000");
+}
+
+TEST(Ipv6ProbeSocketFakeTest, LoopbackTurnsMulticastLoopOn) {
+  FakeOsSysCalls sys;
+  Interface lo = Cam3V6Only();
+  lo.flags |= IFF_LOOPBACK;
+  ASSERT_TRUE(OpenProbeSocket(lo, Family::kIPv6, {}, sys).ok());
+  EXPECT_EQ(sys.ValueOf<int>(IPPROTO_IPV6, IPV6_MULTICAST_LOOP), 1);
+}
+
+TEST(Ipv6ProbeSocketFakeTest, ErrorsNameOptionInterfaceAndCause) {
+  struct Case {
+    int level, name, err;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{IPPROTO_IPV6, IPV6_V6ONLY, EINVAL, "IPV6_V6ONLY on cam3: Invalid argument"},
+           Case{SOL_SOCKET, SO_RCVBUFFORCE, ENOMEM, "SO_RCVBUFFORCE on cam3: Cannot allocate memory"},
+           Case{IPPROTO_IPV6, IPV6_RECVPKTINFO, ENOPROTOOPT, "IPV6_RECVPKTINFO on cam3: Protocol not available"},
+           Case{IPPROTO_IPV6, IPV6_MULTICAST_IF, ENODEV, "IPV6_MULTICAST_IF on cam3: No such device"},
+           Case{IPPROTO_IPV6, IPV6_MULTICAST_HOPS, EINVAL, "IPV6_MULTICAST_HOPS on cam3: Invalid argument"},
+           Case{IPPROTO_IPV6, IPV6_MULTICAST_LOOP, EINVAL, "IPV6_MULTICAST_LOOP on cam3: Invalid argument"},
+       }) {
+    FakeOsSysCalls sys;
+    sys.FailSetSockOpt(c.level, c.name, c.err);
+    auto sock = OpenProbeSocket(Cam3Dual(), Family::kIPv6, {}, sys);
+    ASSERT_FALSE(sock.ok()) << c.message;
+    EXPECT_EQ(sock.status().message(), c.message);
+  }
+  FakeOsSysCalls no_socket;
+  no_socket.FailSocket(EAFNOSUPPORT);  // a kernel booted with ipv6.disable=1
+  auto s1 = OpenProbeSocket(Cam3Dual(), Family::kIPv6, {}, no_socket);
+  ASSERT_FALSE(s1.ok());
+  EXPECT_EQ(s1.status().message(),
+            "socket(AF_INET6, SOCK_DGRAM) on cam3: Address family not supported by protocol");
+  FakeOsSysCalls tentative;
+  tentative.FailBind(EADDRNOTAVAIL);  // a link-local address still in DAD (LAB.md)
+  auto s2 = OpenProbeSocket(Cam3Dual(), Family::kIPv6, WithPort(5000), tentative);
+  ASSERT_FALSE(s2.ok());
+  EXPECT_EQ(s2.status().message(), "bind [fe80::1%7]:5000 on cam3: Cannot assign requested address");
+}
+
+TEST(Ipv6ProbeSocketFakeTest, InterfaceWithoutIpv6AddressIsRejectedBeforeAnySyscall) {
+  FakeOsSysCalls sys;
+  auto sock = OpenProbeSocket(Cam3(), Family::kIPv6, {}, sys);
+  ASSERT_FALSE(sock.ok());
+  EXPECT_EQ(sock.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(sock.status().message(), "IPv6 probe socket on cam3: interface has no IPv6 address");
+  auto listener = OpenListenerSocket(Cam3(), Family::kIPv6, {}, sys);
   ASSERT_FALSE(listener.ok());
-  EXPECT_EQ(probe.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(listener.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_TRUE(absl::StrContains(probe.status().message(), "IPv6 probe socket on cam3"));
+  EXPECT_EQ(listener.status().message(), "IPv6 listener socket on cam3: interface has no IPv6 address");
   EXPECT_TRUE(sys.calls().empty());
+}
+
+TEST(Ipv6ListenerSocketFakeTest, BindsToTheDeviceAndJoinsFf02cWithLeaveFirst) {
+  FakeOsSysCalls sys;
+  auto sock = OpenListenerSocket(Cam3Dual(), Family::kIPv6, {}, sys);
+  ASSERT_TRUE(sock.ok()) << sock.status();
+  EXPECT_EQ(sock->local.ToString(), "[::]:3702");
+  EXPECT_EQ(sys.calls().front().level, AF_INET6);
+  EXPECT_EQ(sys.ValueOf<int>(SOL_SOCKET, SO_REUSEADDR), 1);
+  EXPECT_FALSE(sys.WasSet(SOL_SOCKET, SO_REUSEPORT));
+  EXPECT_EQ(sys.ValueOf<int>(IPPROTO_IPV6, IPV6_V6ONLY), 1);
+  EXPECT_EQ(sys.ValueOf<int>(IPPROTO_IPV6, IPV6_RECVPKTINFO), 1);
+  EXPECT_EQ(sys.ValueOf<int>(SOL_SOCKET, SO_RXQ_OVFL), 1);
+  // No IP_MULTICAST_ALL for IPv6: SO_BINDTODEVICE keeps delivery per
+  // interface, and it must be in place before bind.
+  EXPECT_FALSE(AnyAtLevel(sys, IPPROTO_IP));
+  ASSERT_TRUE(sys.WasSet(SOL_SOCKET, SO_BINDTODEVICE));
+  const auto& device = sys.calls()[sys.IndexOf(SOL_SOCKET, SO_BINDTODEVICE)].value;
+  EXPECT_EQ(std::string(device.begin(), device.end()), "cam3");
+  EXPECT_LT(sys.IndexOf(SOL_SOCKET, SO_BINDTODEVICE), IndexOfOp(sys, "bind"));
+  EXPECT_EQ(sys.ValueOf<int>(IPPROTO_IPV6, IPV6_MULTICAST_IF), 7);
+  const auto join = sys.ValueOf<ipv6_mreq>(IPPROTO_IPV6, IPV6_JOIN_GROUP);
+  EXPECT_EQ(join.ipv6mr_interface, 7u);
+  EXPECT_EQ(GroupText(join.ipv6mr_multiaddr), "ff02::c");
+  const int leave = sys.IndexOf(IPPROTO_IPV6, IPV6_LEAVE_GROUP);
+  ASSERT_GE(leave, 0);
+  EXPECT_LT(leave, sys.IndexOf(IPPROTO_IPV6, IPV6_JOIN_GROUP));
+  EXPECT_LT(IndexOfOp(sys, "bind"), leave);
+  EXPECT_EQ(sys.ValueOf<ipv6_mreq>(IPPROTO_IPV6, IPV6_LEAVE_GROUP).ipv6mr_interface, 7u);
+}
+
+TEST(Ipv6ListenerSocketFakeTest, Failures) {
+  struct Case {
+    int level, name, err;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{SOL_SOCKET, SO_BINDTODEVICE, EPERM, "SO_BINDTODEVICE on cam3: Operation not permitted"},
+           Case{IPPROTO_IPV6, IPV6_JOIN_GROUP, ENOBUFS, "IPV6_JOIN_GROUP on cam3: No buffer space available"},
+           Case{IPPROTO_IPV6, IPV6_V6ONLY, EINVAL, "IPV6_V6ONLY on cam3: Invalid argument"},
+       }) {
+    FakeOsSysCalls sys;
+    sys.FailSetSockOpt(c.level, c.name, c.err);
+    auto sock = OpenListenerSocket(Cam3Dual(), Family::kIPv6, {}, sys);
+    ASSERT_FALSE(sock.ok()) << c.message;
+    EXPECT_EQ(sock.status().message(), c.message);
+  }
+  FakeOsSysCalls not_member;
+  not_member.FailSetSockOpt(IPPROTO_IPV6, IPV6_LEAVE_GROUP, EADDRNOTAVAIL);  // the normal case
+  EXPECT_TRUE(OpenListenerSocket(Cam3Dual(), Family::kIPv6, {}, not_member).ok());
+  FakeOsSysCalls in_use;
+  in_use.FailBind(EADDRINUSE);
+  auto sock = OpenListenerSocket(Cam3Dual(), Family::kIPv6, {}, in_use);
+  ASSERT_FALSE(sock.ok());
+  EXPECT_EQ(sock.status().message(), "bind [::]:3702 on cam3: Address already in use");
+}
+
+TEST(UnicastProbeSocketFakeTest, Ipv4AndIpv6) {
+  FakeOsSysCalls v4;
+  auto s4 = OpenUnicastProbeSocket(Family::kIPv4, {}, v4);
+  ASSERT_TRUE(s4.ok()) << s4.status();
+  EXPECT_EQ(s4->interface_name, "unicast");
+  EXPECT_EQ(s4->local.ToString(), "0.0.0.0:40000");
+  EXPECT_EQ(v4.ValueOf<int>(IPPROTO_IP, IP_PKTINFO), 1);
+
+  FakeOsSysCalls v6;
+  auto s6 = OpenUnicastProbeSocket(Family::kIPv6, {}, v6);
+  ASSERT_TRUE(s6.ok()) << s6.status();
+  EXPECT_EQ(s6->family, Family::kIPv6);
+  EXPECT_EQ(s6->local.ToString(), "[::]:40000");
+  EXPECT_EQ(v6.calls().front().level, AF_INET6);
+  EXPECT_EQ(v6.ValueOf<int>(IPPROTO_IPV6, IPV6_V6ONLY), 1);
+  EXPECT_EQ(v6.ValueOf<int>(IPPROTO_IPV6, IPV6_RECVPKTINFO), 1);
+  EXPECT_EQ(v6.ValueOf<int>(SOL_SOCKET, SO_RXQ_OVFL), 1);
+  EXPECT_FALSE(AnyAtLevel(v6, IPPROTO_IP));
+  FakeOsSysCalls failing;
+  failing.FailSetSockOpt(IPPROTO_IPV6, IPV6_RECVPKTINFO, ENOPROTOOPT);
+  auto bad = OpenUnicastProbeSocket(Family::kIPv6, {}, failing);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "IPV6_RECVPKTINFO on unicast: Protocol not available");
 }
 
 TEST(ListenerSocketFakeTest, JoinsOnTheInterfaceWithDropFirst) {
@@ -285,16 +495,18 @@ SocketAddress Group() { return SocketAddress(*IpAddress::Parse(kWsdIpv4Group), k
 
 // Opens a socket on the named interface from inside `netns`.
 absl::StatusOr<BoundSocket> OpenIn(const std::string& netns, const std::string& iface,
-                                   bool listener) {
+                                   bool listener, Family family = Family::kIPv4) {
   absl::StatusOr<BoundSocket> out = absl::UnknownError("not run");
   auto entered = lab::RunInNetns(netns, [&] {
-    auto list = ListInterfaces(Only(iface));
+    InterfaceFilter filter = Only(iface);
+    filter.families = {family};
+    auto list = ListInterfaces(filter);
     if (!list.ok()) {
       out = list.status();
       return;
     }
-    out = listener ? OpenListenerSocket(list->front(), Family::kIPv4)
-                   : OpenProbeSocket(list->front(), Family::kIPv4);
+    out = listener ? OpenListenerSocket(list->front(), family)
+                   : OpenProbeSocket(list->front(), family);
   });
   if (!entered.ok()) return entered;
   return out;
@@ -386,6 +598,108 @@ TEST_F(LabSocketTest, ProbeMulticastLeavesByItsOwnNicAndTheReplyComesBack) {
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->payload, "probe-match");
   EXPECT_EQ(reply->info.arrival_ifindex, probe->ifindex);
+}
+
+// FF02::C on the link of `sock` (the zone says which link: RFC 4007).
+SocketAddress GroupV6On(const BoundSocket& sock) {
+  return SocketAddress(IpAddress::V6(IpAddress::Parse(kWsdIpv6Group)->v6(), sock.ifindex), kWsdPort);
+}
+
+// IpAddress without its zone, to compare an address seen from both ends of
+// a link (each end zones it with its own interface index).
+std::string Unzoned(const SocketAddress& address) { return IpAddress::V6(address.ip().v6()).ToString(); }
+
+// The default lab is dual-stack: every NIC has a link-local (and a ULA)
+// IPv6 address.
+TEST_F(LabSocketTest, Ipv6ProbeMulticastReachesOnlyItsLinkAndTheZonedReplyComesBack) {
+  auto probe = OpenIn(lab_->HostNamespace(), "n1", /*listener=*/false, Family::kIPv6);
+  auto cam0 = OpenIn(lab_->CamNamespace(0), "c0", /*listener=*/true, Family::kIPv6);
+  auto cam1 = OpenIn(lab_->CamNamespace(1), "c1", /*listener=*/true, Family::kIPv6);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  ASSERT_TRUE(cam0.ok()) << cam0.status();
+  ASSERT_TRUE(cam1.ok()) << cam1.status();
+  ASSERT_TRUE(probe->local.ip().IsLinkLocal()) << probe->local.ToString();
+  EXPECT_EQ(probe->local.scope_id(), probe->ifindex);
+  EXPECT_NE(probe->local.port(), 0);
+  EXPECT_TRUE(probe->rcvbuf_forced);
+
+  ASSERT_TRUE(SendTo(*probe, "probe6", GroupV6On(*probe)));
+  auto got = ReceiveOne(*cam1, 2000);
+  ASSERT_TRUE(got.has_value()) << "the IPv6 probe did not reach cam1";
+  EXPECT_EQ(got->payload, "probe6");
+  EXPECT_EQ(got->info.arrival_ifindex, cam1->ifindex);
+  ASSERT_FALSE(got->info.destination.empty());
+  EXPECT_EQ(got->info.destination.ip().ToString(), "ff02::c");
+  // The source is the probe's link-local address, zoned by cam1's end.
+  EXPECT_EQ(got->peer.family(), Family::kIPv6);
+  EXPECT_EQ(Unzoned(got->peer), Unzoned(probe->local));
+  EXPECT_EQ(got->peer.port(), probe->local.port());
+  EXPECT_EQ(got->peer.scope_id(), cam1->ifindex);
+  EXPECT_FALSE(ReceiveOne(*cam0, 300).has_value()) << "n1's IPv6 probe leaked onto n0";
+
+  // The ProbeMatch goes back unicast to that zoned source.
+  ASSERT_TRUE(SendTo(*cam1, "probe-match6", got->peer));
+  auto reply = ReceiveOne(*probe, 2000);
+  ASSERT_TRUE(reply.has_value()) << "the reply did not come back";
+  EXPECT_EQ(reply->payload, "probe-match6");
+  EXPECT_EQ(reply->info.arrival_ifindex, probe->ifindex);
+  ASSERT_TRUE(reply->peer.ip().IsLinkLocal()) << reply->peer.ToString();
+  EXPECT_EQ(reply->peer.scope_id(), probe->ifindex) << "a link-local source must carry its zone";
+  EXPECT_EQ(reply->peer.port(), kWsdPort);
+  EXPECT_EQ(Unzoned(reply->info.destination), Unzoned(probe->local));
+  // Printed with the zone as a name usable on this host.
+  std::string shown;
+  ASSERT_TRUE(lab::RunInNetns(lab_->HostNamespace(), [&] { shown = DisplayString(reply->peer); }).ok());
+  EXPECT_EQ(shown, absl::StrCat("[", Unzoned(reply->peer), "%n1]:3702"));
+}
+
+TEST_F(LabSocketTest, Ipv6ListenersGetOnlyTheirOwnInterfacesMulticast) {
+  auto l0 = OpenIn(lab_->HostNamespace(), "n0", /*listener=*/true, Family::kIPv6);
+  auto l1 = OpenIn(lab_->HostNamespace(), "n1", /*listener=*/true, Family::kIPv6);
+  ASSERT_TRUE(l0.ok()) << l0.status();
+  ASSERT_TRUE(l1.ok()) << l1.status();
+  EXPECT_EQ(l0->local.ToString(), "[::]:3702");
+  BoundSocket* listeners[2] = {&*l0, &*l1};
+  for (int from = 0; from < 2; ++from) {
+    auto camera = OpenIn(lab_->CamNamespace(from), lab_->CamNic(from), /*listener=*/false, Family::kIPv6);
+    ASSERT_TRUE(camera.ok()) << camera.status();
+    const std::string hello = "hello6 from cam" + std::to_string(from);
+    ASSERT_TRUE(SendTo(*camera, hello, GroupV6On(*camera)));
+    auto got = ReceiveOne(*listeners[from], 2000);
+    ASSERT_TRUE(got.has_value()) << "IPv6 listener on n" << from << " got nothing";
+    EXPECT_EQ(got->payload, hello);
+    EXPECT_EQ(got->info.arrival_ifindex, listeners[from]->ifindex);
+    EXPECT_EQ(got->info.destination.ip().ToString(), "ff02::c");
+    EXPECT_EQ(Unzoned(got->peer), Unzoned(camera->local));
+    EXPECT_EQ(got->peer.scope_id(), listeners[from]->ifindex);
+    // SO_BINDTODEVICE: the other NIC's listener, also on [::]:3702 and
+    // joined to the same group, hears nothing.
+    auto other = ReceiveOne(*listeners[1 - from], 300);
+    EXPECT_FALSE(other.has_value()) << "n" << 1 - from << " got: " << other->payload;
+  }
+}
+
+// The IPv4 and IPv6 listeners of one interface share port 3702 and each
+// gets only its own family.
+TEST_F(LabSocketTest, Ipv4AndIpv6ListenersShareThePortPerFamily) {
+  auto l4 = OpenIn(lab_->HostNamespace(), "n0", /*listener=*/true, Family::kIPv4);
+  auto l6 = OpenIn(lab_->HostNamespace(), "n0", /*listener=*/true, Family::kIPv6);
+  ASSERT_TRUE(l4.ok()) << l4.status();
+  ASSERT_TRUE(l6.ok()) << l6.status();
+  auto cam4 = OpenIn(lab_->CamNamespace(0), "c0", /*listener=*/false, Family::kIPv4);
+  auto cam6 = OpenIn(lab_->CamNamespace(0), "c0", /*listener=*/false, Family::kIPv6);
+  ASSERT_TRUE(cam4.ok()) << cam4.status();
+  ASSERT_TRUE(cam6.ok()) << cam6.status();
+  ASSERT_TRUE(SendTo(*cam6, "six", GroupV6On(*cam6)));
+  auto got6 = ReceiveOne(*l6, 2000);
+  ASSERT_TRUE(got6.has_value());
+  EXPECT_EQ(got6->payload, "six");
+  EXPECT_FALSE(ReceiveOne(*l4, 300).has_value()) << "IPv6 multicast reached the IPv4 listener";
+  ASSERT_TRUE(SendTo(*cam4, "four", Group()));
+  auto got4 = ReceiveOne(*l4, 2000);
+  ASSERT_TRUE(got4.has_value());
+  EXPECT_EQ(got4->payload, "four");
+  EXPECT_FALSE(ReceiveOne(*l6, 300).has_value()) << "IPv4 multicast reached the IPv6 listener";
 }
 
 TEST(LoopbackSocketTest, ProbeAndListenerOnLoInAPrivateNamespace) {

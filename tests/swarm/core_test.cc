@@ -1,5 +1,5 @@
 // The swarm's pure parts: identities, pre-rendered replies, rate limit,
-// duplicate suppression and the reply schedule.
+// duplicate suppression, the reply schedule and churn planning.
 
 #include <algorithm>
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "engine/swarm/churn.h"
 #include "engine/swarm/identity.h"
 #include "engine/swarm/limits.h"
 #include "engine/swarm/reply.h"
@@ -95,6 +96,76 @@ TEST(ReplyStoreTest, PatchedReplyScansBack) {
   EXPECT_EQ(env.app_sequence->instance_id, 9u);
 }
 
+struct ScannedReply {
+  std::string relates_to;
+  std::string endpoint;
+  std::uint64_t instance_id = 0;
+  std::uint64_t message_number = 0;
+  std::uint64_t metadata_version = 0;
+};
+
+ScannedReply FillAndScan(const ReplyStore& store, std::uint32_t index, std::string_view number) {
+  iovec iov[kReplyIovecs];
+  store.Fill(index, "urn:uuid:reply", "urn:uuid:probe", number, "10.0.0.9:80", iov);
+  const std::string bytes = Gather(iov);
+  wsd::Scanner scanner;
+  ScannedReply out;
+  EXPECT_TRUE(scanner.Scan(bytes).ok()) << bytes;
+  const wsd::Envelope& env = scanner.envelope();
+  if (env.entries().size() != 1 || !env.app_sequence.has_value()) {
+    ADD_FAILURE() << bytes;
+    return out;
+  }
+  out.relates_to = std::string(env.relates_to.raw);
+  out.endpoint = std::string(env.entries()[0].endpoint.raw);
+  out.instance_id = env.app_sequence->instance_id;
+  out.message_number = env.app_sequence->message_number;
+  out.metadata_version = env.entries()[0].metadata_version.value_or(0);
+  return out;
+}
+
+// Replace: one camera's reply says its new InstanceId and MetadataVersion
+// from then on (a slot of its own, reused on the next change); the others
+// are untouched, and the per-send values are still patched in.
+TEST(ReplyStoreTest, ReplaceRerendersOneCamera) {
+  ReplyStore store;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    store.Add(Describe(MakeIdentity(5, i), kHostMarker), {.instance_id = 9, .message_number = 2});
+  }
+  const std::size_t arena = store.arena_bytes();
+  wsd::DeviceDescription changed = Describe(MakeIdentity(5, 1), kHostMarker);
+  changed.metadata_version = 7;
+  store.Replace(1, changed, {.instance_id = 12, .message_number = 2}, {});
+  ScannedReply r = FillAndScan(store, 1, "1");
+  EXPECT_EQ(r.endpoint, MakeIdentity(5, 1).endpoint);
+  EXPECT_EQ(r.relates_to, "urn:uuid:probe");
+  EXPECT_EQ(r.instance_id, 12u);
+  EXPECT_EQ(r.metadata_version, 7u);
+  EXPECT_EQ(r.message_number, 1u);
+  for (const std::uint32_t other : {0u, 2u}) {
+    r = FillAndScan(store, other, "5");
+    EXPECT_EQ(r.endpoint, MakeIdentity(5, other).endpoint);
+    EXPECT_EQ(r.instance_id, 9u);
+    EXPECT_EQ(r.metadata_version, 1u);
+    EXPECT_EQ(r.message_number, 5u);
+  }
+  // Again, restyled (a comment where a real device might put one): the same
+  // slot, and the pieces are found in the restyled bytes.
+  changed.metadata_version = 8;
+  bool restyled = false;
+  store.Replace(1, changed, {.instance_id = 13, .message_number = 2}, [&restyled](std::string& bytes) {
+    restyled = true;
+    bytes.insert(bytes.find("<s:Body>"), "<!-- restyled -->");
+  });
+  EXPECT_TRUE(restyled);
+  r = FillAndScan(store, 1, "2");
+  EXPECT_EQ(r.instance_id, 13u);
+  EXPECT_EQ(r.metadata_version, 8u);
+  EXPECT_EQ(r.message_number, 2u);
+  EXPECT_EQ(store.arena_bytes(), arena) << "the arena does not grow";
+  EXPECT_EQ(store.size(), 3u);
+}
+
 TEST(FaultTest, MatchingRuleNotSupportedScans) {
   const std::string fault = BuildMatchingRuleFault("urn:uuid:f", "urn:uuid:probe");
   wsd::Scanner scanner;
@@ -153,6 +224,102 @@ TEST(PlanRepliesTest, StormAndSpec) {
   EXPECT_LT(early, kN * 55 / 100);
   EXPECT_LT(due.front(), 5u);
   EXPECT_GT(due.back(), kMax - 5);
+}
+
+// Applies a planner's events to a presence vector, counting each kind.
+struct ChurnRun {
+  std::vector<std::uint8_t> present;
+  std::vector<ChurnEvent> events;
+  std::uint32_t leaves = 0, rejoins = 0, updates = 0;
+};
+
+ChurnRun RunChurn(std::uint64_t seed, std::uint32_t cameras, std::uint32_t count) {
+  ChurnPlanner planner(seed, cameras);
+  ChurnRun run;
+  run.present.assign(cameras, 1);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const ChurnEvent e = planner.Next(run.present);
+    EXPECT_LT(e.camera, cameras);
+    switch (e.kind) {
+      case ChurnKind::kLeave:
+        EXPECT_EQ(run.present[e.camera], 1) << "only a present camera leaves";
+        run.present[e.camera] = 0;
+        ++run.leaves;
+        break;
+      case ChurnKind::kRejoin:
+        EXPECT_EQ(run.present[e.camera], 0) << "only an absent camera rejoins";
+        run.present[e.camera] = 1;
+        ++run.rejoins;
+        break;
+      case ChurnKind::kUpdate:
+        EXPECT_EQ(run.present[e.camera], 1) << "only a present camera changes its metadata";
+        ++run.updates;
+        break;
+    }
+    run.events.push_back(e);
+  }
+  return run;
+}
+
+bool SameEvents(const std::vector<ChurnEvent>& a, const std::vector<ChurnEvent>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].kind != b[i].kind || a[i].camera != b[i].camera) return false;
+  }
+  return true;
+}
+
+TEST(ChurnPlannerTest, PureFunctionOfSeed) {
+  const ChurnRun a = RunChurn(7, 100, 2000);
+  const ChurnRun b = RunChurn(7, 100, 2000);
+  EXPECT_TRUE(SameEvents(a.events, b.events));
+  EXPECT_FALSE(SameEvents(a.events, RunChurn(8, 100, 2000).events));
+}
+
+// Present cameras leave or update at even odds; absent ones rejoin; in the
+// long run about a third are away (leaves = rejoins when present/2 = absent).
+TEST(ChurnPlannerTest, MixAndSteadyState) {
+  constexpr std::uint32_t kCameras = 300;
+  const ChurnRun run = RunChurn(3, kCameras, 60'000);
+  const double present_picks = run.leaves + run.updates;
+  EXPECT_NEAR(run.leaves / present_picks, 0.5, 0.02);
+  EXPECT_GT(run.rejoins, 10'000u);
+  std::uint32_t away = 0;
+  for (const std::uint8_t p : run.present) away += p == 0 ? 1 : 0;
+  EXPECT_EQ(away, run.leaves - run.rejoins);
+  EXPECT_GT(away, kCameras * 25 / 100) << "about a third away";
+  EXPECT_LT(away, kCameras * 42 / 100) << "about a third away";
+  // Picks are uniform: every camera had events.
+  std::set<std::uint32_t> touched;
+  for (const ChurnEvent& e : run.events) touched.insert(e.camera);
+  EXPECT_EQ(touched.size(), kCameras);
+
+  // One camera: it alternates between present (leave or update) and away (rejoin).
+  const ChurnRun one = RunChurn(1, 1, 100);
+  EXPECT_GT(one.leaves, 0u);
+  EXPECT_GT(one.updates, 0u);
+  EXPECT_GE(one.rejoins + 1, one.leaves);
+}
+
+TEST(ChurnTest, EventsDueKeepTheRate) {
+  constexpr std::int64_t kSecond = 1'000 * kMs;
+  EXPECT_EQ(ChurnEventsDue(40, kSecond), 40u);
+  EXPECT_EQ(ChurnEventsDue(40, kSecond / 2), 20u);
+  EXPECT_EQ(ChurnEventsDue(40, 24 * kMs), 0u);
+  EXPECT_EQ(ChurnEventsDue(40, 25 * kMs), 1u);
+  EXPECT_EQ(ChurnEventsDue(2.5, kSecond), 2u);
+  EXPECT_EQ(ChurnEventsDue(2.5, 4 * kSecond), 10u);
+  EXPECT_EQ(ChurnEventsDue(0, 100 * kSecond), 0u);
+  EXPECT_EQ(ChurnEventsDue(40, -kSecond), 0u);
+  EXPECT_EQ(ChurnEventsDue(10'000, 3600 * kSecond), 36'000'000u);
+}
+
+TEST(ChurnTest, RestartInstanceIdGoesUp) {
+  constexpr std::int64_t kSecond = 1'000 * kMs;
+  EXPECT_EQ(RestartInstanceId(1000, 1000, 0), 1001u) << "within the first second: one more";
+  EXPECT_EQ(RestartInstanceId(1000, 1000, 5 * kSecond + 999 * kMs), 1005u) << "the clock";
+  EXPECT_EQ(RestartInstanceId(1000, 1007, 5 * kSecond), 1008u) << "restarted often: still up";
+  EXPECT_EQ(RestartInstanceId(5, 5, 3 * kSecond), 8u) << "--instance-id 5: 5 + elapsed seconds";
 }
 
 }  // namespace

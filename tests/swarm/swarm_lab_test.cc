@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "engine/base/unique_fd.h"
+#include "engine/net/address.h"
+#include "engine/swarm/churn.h"
 #include "engine/swarm/identity.h"
 #include "engine/wsd/builder.h"
 #include "engine/wsd/constants.h"
@@ -38,7 +40,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Reply {
-  std::string source;  // IPv4 source address
+  std::string source;  // source address (IPv6 without its zone)
   std::string bytes;
 };
 
@@ -49,6 +51,7 @@ struct Match {
   std::string xaddrs;
   std::uint64_t instance_id = 0;
   std::uint64_t message_number = 0;
+  std::uint64_t metadata_version = 0;
 };
 
 std::optional<Match> ScanMatch(const std::string& bytes) {
@@ -65,7 +68,34 @@ std::optional<Match> ScanMatch(const std::string& bytes) {
     m.instance_id = env.app_sequence->instance_id;
     m.message_number = env.app_sequence->message_number;
   }
+  m.metadata_version = env.entries()[0].metadata_version.value_or(0);
   return m;
+}
+
+// What one Hello or Bye says, owned.
+struct Announcement {
+  wsd::MessageKind kind = wsd::MessageKind::kNone;
+  std::string endpoint;
+  std::uint64_t instance_id = 0;
+  std::uint64_t message_number = 0;
+  std::uint64_t metadata_version = 0;  // Hello only
+};
+
+std::optional<Announcement> ScanAnnouncement(const std::string& bytes) {
+  wsd::Scanner scanner;
+  if (!scanner.Scan(bytes).ok()) return std::nullopt;
+  const wsd::Envelope& env = scanner.envelope();
+  if ((env.kind != wsd::MessageKind::kHello && env.kind != wsd::MessageKind::kBye) || env.entries().size() != 1 ||
+      !env.app_sequence.has_value()) {
+    return std::nullopt;
+  }
+  Announcement a;
+  a.kind = env.kind;
+  a.endpoint = std::string(env.entries()[0].endpoint.raw);
+  a.instance_id = env.app_sequence->instance_id;
+  a.message_number = env.app_sequence->message_number;
+  a.metadata_version = env.entries()[0].metadata_version.value_or(0);
+  return a;
 }
 
 // A UDP socket in namespace `netns` bound to `address` (ephemeral port) that
@@ -120,6 +150,52 @@ base::UniqueFd OpenWatcher(const lab::Lab& lab) {
   return fd;
 }
 
+// IPv6: a socket in the lab's host namespace, bound to `address` ("" = [::],
+// so the kernel picks n0's link-local source for ff02::c) on an ephemeral
+// port, multicasting out of n0 with hop limit 1. `join` instead binds
+// [::]:3702 and joins ff02::c on n0 (a watcher). *ifindex = n0's index.
+base::UniqueFd OpenSocket6(const lab::Lab& lab, const std::string& address, bool join, unsigned* ifindex) {
+  base::UniqueFd fd;
+  const absl::Status s = lab::RunInNetns(lab.HostNamespace(), [&] {
+    *ifindex = if_nametoindex(lab::Lab::HostNic(0).c_str());
+    fd.reset(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    const int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    const int rcvbuf = 32 << 20;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+    sockaddr_in6 local{};
+    local.sin6_family = AF_INET6;
+    local.sin6_port = join ? htons(wsd::kPort) : 0;
+    if (!address.empty()) inet_pton(AF_INET6, address.c_str(), &local.sin6_addr);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+      fd.reset();
+      return;
+    }
+    const int index = static_cast<int>(*ifindex);
+    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof(index));
+    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &one, sizeof(one));
+    if (join) {
+      ipv6_mreq mreq{};
+      inet_pton(AF_INET6, std::string(net::kWsdIpv6Group).c_str(), &mreq.ipv6mr_multiaddr);
+      mreq.ipv6mr_interface = *ifindex;
+      if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof(mreq)) != 0) fd.reset();
+    }
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return fd;
+}
+
+void SendProbe6(int fd, unsigned ifindex, const std::string& probe) {
+  sockaddr_in6 group{};
+  group.sin6_family = AF_INET6;
+  group.sin6_port = htons(wsd::kPort);
+  group.sin6_scope_id = ifindex;
+  inet_pton(AF_INET6, std::string(net::kWsdIpv6Group).c_str(), &group.sin6_addr);
+  ASSERT_EQ(::sendto(fd, probe.data(), probe.size(), 0, reinterpret_cast<sockaddr*>(&group), sizeof(group)),
+            static_cast<ssize_t>(probe.size()));
+}
+
 void SendProbe(int fd, const std::string& probe) {
   sockaddr_in group{};
   group.sin_family = AF_INET;
@@ -129,7 +205,8 @@ void SendProbe(int fd, const std::string& probe) {
             static_cast<ssize_t>(probe.size()));
 }
 
-// Receives until `quiet_ms` pass without a datagram (or max_ms in all).
+// Receives until `quiet_ms` pass without a datagram (or max_ms in all);
+// quiet_ms 0 takes only what is queued now.
 std::vector<Reply> Collect(int fd, int quiet_ms, int max_ms = 8000) {
   std::vector<Reply> out;
   const auto end = Clock::now() + std::chrono::milliseconds(max_ms);
@@ -137,13 +214,17 @@ std::vector<Reply> Collect(int fd, int quiet_ms, int max_ms = 8000) {
   while (Clock::now() < end) {
     pollfd p = {fd, POLLIN, 0};
     if (::poll(&p, 1, quiet_ms) <= 0) break;
-    sockaddr_in from{};
+    sockaddr_storage from{};
     socklen_t from_length = sizeof(from);
     const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
                                  &from_length);
     if (n < 0) continue;
-    char text[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &from.sin_addr, text, sizeof(text));
+    char text[INET6_ADDRSTRLEN];
+    if (from.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(from).sin6_addr, text, sizeof(text));
+    } else {
+      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(from).sin_addr, text, sizeof(text));
+    }
     out.push_back({text, buf.substr(0, static_cast<size_t>(n))});
   }
   return out;
@@ -155,6 +236,11 @@ std::string NvtProbe(const std::string& id, std::vector<std::string> scopes = {}
                                             .scopes = std::move(scopes),
                                             .match_by = std::move(match_by)});
 }
+
+// The swarm's listeners on c0: lab.sh gives it 10.77.0.2 and fd77:0::2, and
+// onvif-swarm serves both families by default, so each announcement goes out
+// twice (239.255.255.250 and ff02::c); "hellos" and "byes" count datagrams.
+constexpr std::uint64_t kC0Families = 2;
 
 // "key":123 out of the --stats line.
 std::optional<std::uint64_t> StatValue(const std::string& json, const std::string& key) {
@@ -170,10 +256,11 @@ class SwarmLabTest : public ::testing::Test {
     if (!lab::IsRoot()) GTEST_SKIP() << "needs root: creates network namespaces (tests/lab/lab.sh)";
   }
 
-  void Up(int addresses = 0) {
+  void Up(int addresses = 0, const std::string& family = "both") {
     lab::LabOptions options;
     options.name = lab::UniqueLabName("sw");
     options.nics = 1;
+    options.family = family;
     options.addresses_per_nic = addresses;
     absl::StatusOr<lab::Lab> made = lab::Lab::Up(options);
     ASSERT_TRUE(made.ok()) << made.status();
@@ -244,7 +331,7 @@ TEST_F(SwarmLabTest, StormThousandCamerasAnsweredOnce) {
   EXPECT_EQ(StatValue(stats, "duplicates"), 1u) << stats;
   EXPECT_EQ(StatValue(stats, "replies_sent"), static_cast<std::uint64_t>(kCameras)) << stats;
   EXPECT_EQ(StatValue(stats, "send_errors"), 0u) << stats;
-  EXPECT_EQ(StatValue(stats, "byes"), static_cast<std::uint64_t>(kCameras)) << stats;
+  EXPECT_EQ(StatValue(stats, "byes"), kC0Families * kCameras) << stats;
   std::printf("[ figures  ] %d storm replies sent in %llu us (Probe arrival to last sendmmsg)\n", kCameras,
               static_cast<unsigned long long>(StatValue(stats, "last_answer_us").value_or(0)));
 }
@@ -303,8 +390,8 @@ TEST_F(SwarmLabTest, HelloAtStartByeAtExit) {
     byes.insert(std::string(scanner.envelope().entries()[0].endpoint.raw));
   }
   EXPECT_EQ(byes.size(), static_cast<size_t>(kCameras));
-  EXPECT_EQ(StatValue(stats, "hellos"), static_cast<std::uint64_t>(kCameras)) << stats;
-  EXPECT_EQ(StatValue(stats, "byes"), static_cast<std::uint64_t>(kCameras)) << stats;
+  EXPECT_EQ(StatValue(stats, "hellos"), kC0Families * kCameras) << stats;
+  EXPECT_EQ(StatValue(stats, "byes"), kC0Families * kCameras) << stats;
 }
 
 TEST_F(SwarmLabTest, TypesAndScopesDecideWhoAnswers) {
@@ -352,7 +439,7 @@ TEST_F(SwarmLabTest, TypesAndScopesDecideWhoAnswers) {
   const std::string stats = StopSwarm();
   EXPECT_EQ(StatValue(stats, "not_matched"), 1u) << stats;
   EXPECT_EQ(StatValue(stats, "unsupported_rule"), 1u) << stats;
-  EXPECT_EQ(StatValue(stats, "hellos"), static_cast<std::uint64_t>(kCameras)) << stats;
+  EXPECT_EQ(StatValue(stats, "hellos"), kC0Families * kCameras) << stats;
 }
 
 TEST_F(SwarmLabTest, UnsupportedRuleOnUnicastProbeGetsFault) {
@@ -485,6 +572,384 @@ TEST_F(SwarmLabTest, MessageNumbersGrowPerCamera) {
   StopSwarm();
 }
 
+// --churn: Byes, restarts (Hello with a higher InstanceId after a Bye) and
+// metadata bumps at about the requested rate, each announcement following
+// the AppSequence rules per camera (section 7); a Probe in the middle is
+// answered by exactly the cameras present, with their current InstanceId and
+// MetadataVersion, and not by those that left.
+TEST_F(SwarmLabTest, ChurnLeavesRejoinsAndBumpsMetadataAtTheRate) {
+  constexpr int kCameras = 50;
+  constexpr double kRate = 40;
+  constexpr std::uint64_t kInstance = 1000;
+  Up();
+  base::UniqueFd watcher = OpenWatcher(*lab_);
+  ASSERT_TRUE(watcher);
+  base::UniqueFd prober = OpenProber(*lab_);
+  ASSERT_TRUE(prober);
+  StartSwarm({"--cameras", std::to_string(kCameras), "--seed", "5", "--churn", "40", "--instance-id",
+              std::to_string(kInstance), "--nohello", "--nobye", "--rate-limit", "0"});
+  const auto start = Clock::now();
+
+  // Per camera, the state its announcements say (with --nohello every camera
+  // starts present in instance kInstance, MessageNumber 1, MetadataVersion 1).
+  struct State {
+    bool present = true;
+    std::uint64_t instance = kInstance;
+    std::uint64_t number = 1;
+    std::uint64_t metadata = 1;
+  };
+  std::map<std::string, State> states;
+  for (int i = 0; i < kCameras; ++i) states[MakeIdentity(5, static_cast<std::uint32_t>(i)).endpoint] = State{};
+  std::uint64_t byes = 0, rejoins = 0, updates = 0;
+  std::set<std::string> touched;  // cameras announced since `touched` was cleared
+  const auto apply = [&](const std::vector<Reply>& datagrams) {
+    for (const Reply& datagram : datagrams) {
+      const std::optional<Announcement> a = ScanAnnouncement(datagram.bytes);
+      if (!a.has_value()) continue;  // the prober's own Probe, looped back
+      ASSERT_EQ(states.count(a->endpoint), 1u) << a->endpoint;
+      State& state = states[a->endpoint];
+      touched.insert(a->endpoint);
+      if (a->kind == wsd::MessageKind::kBye) {
+        ASSERT_TRUE(state.present) << "a second Bye";
+        EXPECT_EQ(a->instance_id, state.instance);
+        EXPECT_GT(a->message_number, state.number);
+        state.present = false;
+        state.number = a->message_number;
+        ++byes;
+      } else if (!state.present) {  // a restart
+        EXPECT_GT(a->instance_id, state.instance);
+        EXPECT_EQ(a->message_number, 1u);
+        EXPECT_EQ(a->metadata_version, state.metadata);
+        state = State{true, a->instance_id, 1, a->metadata_version};
+        ++rejoins;
+      } else {  // new metadata, same instance
+        EXPECT_EQ(a->instance_id, state.instance);
+        EXPECT_GT(a->message_number, state.number);
+        EXPECT_GT(a->metadata_version, state.metadata);
+        state.number = a->message_number;
+        state.metadata = a->metadata_version;
+        ++updates;
+      }
+    }
+  };
+
+  apply(Collect(watcher.get(), 1000, 2500));
+  apply(Collect(watcher.get(), 0));  // everything the swarm sent before the Probe below
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::uint64_t events = byes + rejoins + updates;
+  EXPECT_LE(events, static_cast<std::uint64_t>(kRate * seconds) + 1) << seconds << " s";
+  EXPECT_GE(events, static_cast<std::uint64_t>(kRate * seconds * 0.8) - 2) << seconds << " s";
+  EXPECT_GT(byes, 0u);
+  EXPECT_GT(rejoins, 0u);
+  EXPECT_GT(updates, 0u);
+  std::printf("[ figures  ] churn 40/s for %.2f s: %llu byes, %llu rejoins, %llu updates\n", seconds,
+              static_cast<unsigned long long>(byes), static_cast<unsigned long long>(rejoins),
+              static_cast<unsigned long long>(updates));
+
+  // A Probe now. Cameras announced after this point may have changed around
+  // it and are not judged; every other one answers exactly when present,
+  // with the state its last announcement gave.
+  const std::map<std::string, State> before = states;
+  touched.clear();
+  const std::string id = wsd::NewMessageId();
+  SendProbe(prober.get(), NvtProbe(id));
+  std::map<std::string, Match> answers;
+  for (const Reply& reply : Collect(prober.get(), 150)) {
+    const std::optional<Match> m = ScanMatch(reply.bytes);
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->relates_to, id);
+    EXPECT_TRUE(answers.emplace(m->endpoint, *m).second) << "answered twice";
+  }
+  apply(Collect(watcher.get(), 0));
+  int judged_present = 0;
+  int judged_away = 0;
+  for (const auto& [endpoint, state] : before) {
+    if (touched.count(endpoint) != 0) continue;
+    const auto answer = answers.find(endpoint);
+    if (!state.present) {
+      EXPECT_EQ(answer, answers.end()) << endpoint << " left but answered";
+      ++judged_away;
+      continue;
+    }
+    ++judged_present;
+    ASSERT_NE(answer, answers.end()) << endpoint << " is present but did not answer";
+    EXPECT_EQ(answer->second.instance_id, state.instance) << endpoint;
+    EXPECT_EQ(answer->second.metadata_version, state.metadata) << endpoint;
+    EXPECT_GT(answer->second.message_number, state.number) << endpoint;
+  }
+  EXPECT_GT(judged_present, kCameras / 2);
+  EXPECT_GT(judged_away, 0);
+
+  const std::string stats = StopSwarm();
+  apply(Collect(watcher.get(), 300));  // the events up to the exit (--nobye: no exit Byes)
+  EXPECT_EQ(StatValue(stats, "churn_byes"), byes) << stats;
+  EXPECT_EQ(StatValue(stats, "churn_hellos"), rejoins) << stats;
+  EXPECT_EQ(StatValue(stats, "churn_updates"), updates) << stats;
+  EXPECT_EQ(StatValue(stats, "byes"), kC0Families * byes) << stats;
+  EXPECT_EQ(StatValue(stats, "hellos"), kC0Families * (rejoins + updates)) << stats;
+  std::uint64_t away = 0;
+  for (const auto& [endpoint, state] : states) away += state.present ? 0 : 1;
+  EXPECT_EQ(StatValue(stats, "away"), away) << stats;
+}
+
+// A camera that left answers neither a multicast Probe nor a Resolve, and
+// gets no Bye at exit. One camera at --churn 1: its first event is due 1 s
+// after the start and the next 1 s later; the seed is one whose first event
+// is a leave (the planner is a pure function of the seed).
+TEST_F(SwarmLabTest, LeftCameraAnswersNothing) {
+  std::uint64_t seed = 1;
+  const std::vector<std::uint8_t> present = {1};
+  while (ChurnPlanner(seed, 1).Next(present).kind != ChurnKind::kLeave) ++seed;
+  Up();
+  base::UniqueFd watcher = OpenWatcher(*lab_);
+  ASSERT_TRUE(watcher);
+  base::UniqueFd prober = OpenProber(*lab_);
+  ASSERT_TRUE(prober);
+  StartSwarm({"--cameras", "1", "--seed", std::to_string(seed), "--churn", "1", "--nohello", "--rate-limit", "0"});
+  std::optional<Announcement> bye;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(3000);
+  while (!bye.has_value() && Clock::now() < deadline) {
+    for (const Reply& datagram : Collect(watcher.get(), 100, 200)) bye = ScanAnnouncement(datagram.bytes);
+  }
+  ASSERT_TRUE(bye.has_value()) << "no churn announcement within 3 s";
+  ASSERT_EQ(bye->kind, wsd::MessageKind::kBye);
+  EXPECT_EQ(bye->endpoint, MakeIdentity(seed, 0).endpoint);
+  // The next event is ~1 s after the first: the camera stays away meanwhile.
+  SendProbe(prober.get(), NvtProbe(wsd::NewMessageId()));
+  SendProbe(prober.get(), wsd::BuildResolve("", MakeIdentity(seed, 0).endpoint));
+  EXPECT_EQ(Collect(prober.get(), 200).size(), 0u);
+  const std::string stats = StopSwarm();
+  EXPECT_EQ(StatValue(stats, "probes"), 1u) << stats;
+  EXPECT_EQ(StatValue(stats, "resolves"), 1u) << stats;
+  EXPECT_EQ(StatValue(stats, "resolves_answered"), 0u) << stats;
+  EXPECT_EQ(StatValue(stats, "replies_sent"), 0u) << stats;
+  // The stats line decides what the exit did: away means no exit Bye.
+  if (StatValue(stats, "away") == 1u) {
+    EXPECT_EQ(StatValue(stats, "byes"), kC0Families) << "no exit Bye for a camera that left: " << stats;
+  }
+}
+
+// --quirks multicast-reply: the ProbeMatches go to 239.255.255.250:3702 (a
+// listener hears them), none to the prober's own socket.
+TEST_F(SwarmLabTest, MulticastReplyGoesToTheGroup) {
+  constexpr int kCameras = 10;
+  Up();
+  base::UniqueFd watcher = OpenWatcher(*lab_);
+  ASSERT_TRUE(watcher);
+  base::UniqueFd prober = OpenProber(*lab_);
+  ASSERT_TRUE(prober);
+  StartSwarm({"--cameras", std::to_string(kCameras), "--seed", "4", "--quirks", "multicast-reply", "--nohello",
+              "--nobye"});
+  const std::string id = wsd::NewMessageId();
+  SendProbe(prober.get(), NvtProbe(id));
+  EXPECT_EQ(Collect(prober.get(), 300).size(), 0u) << "nothing unicast to the prober";
+  std::set<std::string> endpoints;
+  for (const Reply& datagram : Collect(watcher.get(), 300)) {
+    const std::optional<Match> m = ScanMatch(datagram.bytes);
+    if (!m.has_value()) continue;  // the Probe itself, looped back to the host namespace
+    EXPECT_EQ(m->relates_to, id);
+    EXPECT_EQ(datagram.source, lab::Lab::CamAddress(0));
+    endpoints.insert(m->endpoint);
+  }
+  EXPECT_EQ(endpoints.size(), static_cast<std::size_t>(kCameras));
+  EXPECT_EQ(endpoints.count(MakeIdentity(4, 0).endpoint), 1u);
+  const std::string stats = StopSwarm();
+  EXPECT_EQ(StatValue(stats, "replies_sent"), static_cast<std::uint64_t>(kCameras)) << stats;
+}
+
+// --instance-id N: the InstanceId of Hello, ProbeMatches and Bye. A restart
+// with a lower one is what a watcher must treat as stale.
+TEST_F(SwarmLabTest, InstanceIdFlagSetsTheAppSequence) {
+  constexpr int kCameras = 3;
+  Up();
+  base::UniqueFd watcher = OpenWatcher(*lab_);
+  ASSERT_TRUE(watcher);
+  base::UniqueFd prober = OpenProber(*lab_);
+  ASSERT_TRUE(prober);
+  for (const std::uint64_t instance : {std::uint64_t{42}, std::uint64_t{7}}) {
+    testing::SwarmProcess swarm;
+    ASSERT_TRUE(swarm
+                    .Start(lab_->CamExec(0, {ONVIF_SWARM_BINARY, "--iface", lab_->CamNic(0), "--cameras",
+                                             std::to_string(kCameras), "--instance-id", std::to_string(instance)}))
+                    .ok());
+    ASSERT_TRUE(swarm.WaitReady().ok());
+    std::map<std::string, std::uint64_t> last_number;
+    int hellos = 0;
+    for (const Reply& datagram : Collect(watcher.get(), 300)) {
+      const std::optional<Announcement> a = ScanAnnouncement(datagram.bytes);
+      ASSERT_TRUE(a.has_value());
+      EXPECT_EQ(a->kind, wsd::MessageKind::kHello);
+      EXPECT_EQ(a->instance_id, instance);
+      EXPECT_EQ(a->message_number, 1u);
+      last_number[a->endpoint] = a->message_number;
+      ++hellos;
+    }
+    EXPECT_EQ(hellos, kCameras);
+    SendProbe(prober.get(), NvtProbe(wsd::NewMessageId()));
+    const std::vector<Reply> replies = Collect(prober.get(), 300);
+    EXPECT_EQ(replies.size(), static_cast<std::size_t>(kCameras));
+    for (const Reply& reply : replies) {
+      const std::optional<Match> m = ScanMatch(reply.bytes);
+      ASSERT_TRUE(m.has_value());
+      EXPECT_EQ(m->instance_id, instance);
+      EXPECT_GT(m->message_number, last_number[m->endpoint]);
+      last_number[m->endpoint] = m->message_number;
+    }
+    absl::StatusOr<int> code = swarm.Finish(SIGTERM);
+    ASSERT_TRUE(code.ok()) << code.status();
+    EXPECT_EQ(*code, 0) << swarm.err();
+    int byes = 0;
+    for (const Reply& datagram : Collect(watcher.get(), 300)) {
+      const std::optional<Announcement> a = ScanAnnouncement(datagram.bytes);
+      if (!a.has_value() || a->kind != wsd::MessageKind::kBye) continue;  // the looped-back Probe
+      EXPECT_EQ(a->instance_id, instance);
+      EXPECT_GT(a->message_number, last_number[a->endpoint]);
+      ++byes;
+    }
+    EXPECT_EQ(byes, kCameras);
+  }
+}
+
+// --family both (the default): a Probe to ff02::c gets ProbeMatches over
+// IPv6, from c0 (the link-local address for a link-local prober, the ULA for
+// a ULA one), whose XAddrs name c0's ULA in brackets; a Probe to
+// 239.255.255.250 still gets IPv4 ones. Hello and Bye go to both groups.
+TEST_F(SwarmLabTest, Ipv6ProbeGetsIpv6ProbeMatches) {
+  constexpr int kCameras = 100;
+  Up();
+  const std::string xaddr6 = "http://[" + lab::Lab::CamAddress6(0) + "]:80/onvif/device_service";
+  unsigned n0 = 0;
+  base::UniqueFd watcher6 = OpenSocket6(*lab_, "", /*join=*/true, &n0);
+  ASSERT_TRUE(watcher6);
+  StartSwarm({"--cameras", std::to_string(kCameras), "--seed", "6"});
+  std::set<std::string> hellos;
+  for (const Reply& datagram : Collect(watcher6.get(), 300)) {
+    const std::optional<Announcement> a = ScanAnnouncement(datagram.bytes);
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->kind, wsd::MessageKind::kHello);
+    EXPECT_EQ(datagram.source.rfind("fe80:", 0), 0u) << datagram.source << ": ff02::c is link-scope";
+    wsd::Scanner scanner;
+    ASSERT_TRUE(scanner.Scan(datagram.bytes).ok());
+    EXPECT_EQ(scanner.envelope().entries()[0].xaddrs.raw, xaddr6);
+    hellos.insert(a->endpoint);
+  }
+  EXPECT_EQ(hellos.size(), static_cast<std::size_t>(kCameras));
+
+  for (const std::string& bind : {std::string(), lab::Lab::HostAddress6(0)}) {
+    base::UniqueFd prober6 = OpenSocket6(*lab_, bind, /*join=*/false, &n0);
+    ASSERT_TRUE(prober6) << bind;
+    const std::string id = wsd::NewMessageId();
+    SendProbe6(prober6.get(), n0, NvtProbe(id));
+    const std::vector<Reply> replies = Collect(prober6.get(), 300);
+    ASSERT_EQ(replies.size(), static_cast<std::size_t>(kCameras)) << "bound to '" << bind << "'";
+    std::set<std::string> endpoints;
+    for (const Reply& reply : replies) {
+      const std::optional<Match> m = ScanMatch(reply.bytes);
+      ASSERT_TRUE(m.has_value());
+      EXPECT_EQ(m->relates_to, id);
+      EXPECT_EQ(m->xaddrs, xaddr6);
+      if (bind.empty()) {
+        EXPECT_EQ(reply.source.rfind("fe80:", 0), 0u) << reply.source;
+      } else {
+        EXPECT_EQ(reply.source, lab::Lab::CamAddress6(0));
+      }
+      endpoints.insert(m->endpoint);
+    }
+    EXPECT_EQ(endpoints.size(), static_cast<std::size_t>(kCameras));
+    EXPECT_EQ(endpoints.count(MakeIdentity(6, 0).endpoint), 1u);
+  }
+
+  base::UniqueFd prober = OpenProber(*lab_);
+  ASSERT_TRUE(prober);
+  SendProbe(prober.get(), NvtProbe(wsd::NewMessageId()));
+  const std::vector<Reply> replies4 = Collect(prober.get(), 300);
+  ASSERT_EQ(replies4.size(), static_cast<std::size_t>(kCameras));
+  EXPECT_EQ(ScanMatch(replies4[0].bytes)->xaddrs, "http://" + lab::Lab::CamAddress(0) + ":80/onvif/device_service");
+
+  const std::string stats = StopSwarm();
+  std::set<std::string> byes;
+  for (const Reply& datagram : Collect(watcher6.get(), 300)) {
+    const std::optional<Announcement> a = ScanAnnouncement(datagram.bytes);
+    if (a.has_value() && a->kind == wsd::MessageKind::kBye) byes.insert(a->endpoint);
+  }
+  EXPECT_EQ(byes.size(), static_cast<std::size_t>(kCameras));
+  EXPECT_EQ(StatValue(stats, "probes"), 3u) << stats;
+  EXPECT_EQ(StatValue(stats, "replies_sent"), 3u * kCameras) << stats;
+  EXPECT_NE(stats.find("\"interfaces\":[\"c0\"]"), std::string::npos) << stats;
+}
+
+// --family v4 / v6 serve one family only: the other family's Probe goes
+// unanswered (and --family v6 sends no IPv4 Hello).
+TEST_F(SwarmLabTest, FamilyFlagServesOneFamily) {
+  constexpr int kCameras = 5;
+  Up();
+  base::UniqueFd watcher = OpenWatcher(*lab_);
+  ASSERT_TRUE(watcher);
+  unsigned n0 = 0;
+  base::UniqueFd prober6 = OpenSocket6(*lab_, "", /*join=*/false, &n0);
+  ASSERT_TRUE(prober6);
+  base::UniqueFd prober = OpenProber(*lab_);
+  ASSERT_TRUE(prober);
+  for (const std::string family : {"v4", "v6"}) {
+    testing::SwarmProcess swarm;
+    ASSERT_TRUE(swarm
+                    .Start(lab_->CamExec(0, {ONVIF_SWARM_BINARY, "--iface", lab_->CamNic(0), "--cameras",
+                                             std::to_string(kCameras), "--family", family, "--nobye"}))
+                    .ok());
+    ASSERT_TRUE(swarm.WaitReady().ok()) << swarm.err();
+    std::size_t hellos = 0;
+    for (const Reply& datagram : Collect(watcher.get(), 300)) {
+      hellos += ScanAnnouncement(datagram.bytes).has_value() ? 1 : 0;  // not the looped-back Probes
+    }
+    EXPECT_EQ(hellos, family == "v4" ? std::size_t{kCameras} : 0u) << family;
+    SendProbe(prober.get(), NvtProbe(wsd::NewMessageId()));
+    EXPECT_EQ(Collect(prober.get(), 300).size(), family == "v4" ? std::size_t{kCameras} : 0u) << family;
+    SendProbe6(prober6.get(), n0, NvtProbe(wsd::NewMessageId()));
+    EXPECT_EQ(Collect(prober6.get(), 300).size(), family == "v6" ? std::size_t{kCameras} : 0u) << family;
+    absl::StatusOr<int> code = swarm.Finish(SIGTERM);
+    ASSERT_TRUE(code.ok());
+    EXPECT_EQ(*code, 0) << swarm.err();
+  }
+}
+
+// An IPv6-only segment (lab.sh --family v6): the default swarm serves IPv6
+// alone there; with c0's ULA removed, the XAddr names c0's link-local
+// address, without a zone (the receiver adds its own).
+TEST_F(SwarmLabTest, Ipv6OnlySegmentAndLinkLocalXAddr) {
+  constexpr int kCameras = 20;
+  Up(0, "v6");
+  unsigned n0 = 0;
+  base::UniqueFd prober6 = OpenSocket6(*lab_, "", /*join=*/false, &n0);
+  ASSERT_TRUE(prober6);
+  StartSwarm({"--cameras", std::to_string(kCameras), "--nohello", "--nobye"});
+  SendProbe6(prober6.get(), n0, NvtProbe(wsd::NewMessageId()));
+  std::vector<Reply> replies = Collect(prober6.get(), 300);
+  ASSERT_EQ(replies.size(), static_cast<std::size_t>(kCameras));
+  EXPECT_EQ(ScanMatch(replies[0].bytes)->xaddrs,
+            "http://[" + lab::Lab::CamAddress6(0) + "]:80/onvif/device_service");
+  StopSwarm();
+
+  const absl::StatusOr<std::string> removed = lab::RunChecked(
+      {"ip", "-n", lab_->CamNamespace(0), "addr", "del", lab::Lab::CamAddress6(0) + "/64", "dev", lab_->CamNic(0)});
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  testing::SwarmProcess swarm;  // a process of its own: swarm_ has its first run's output
+  ASSERT_TRUE(swarm
+                  .Start(lab_->CamExec(0, {ONVIF_SWARM_BINARY, "--iface", lab_->CamNic(0), "--cameras",
+                                           std::to_string(kCameras), "--nohello", "--nobye"}))
+                  .ok());
+  ASSERT_TRUE(swarm.WaitReady().ok()) << swarm.err();
+  SendProbe6(prober6.get(), n0, NvtProbe(wsd::NewMessageId()));
+  replies = Collect(prober6.get(), 300);
+  ASSERT_EQ(replies.size(), static_cast<std::size_t>(kCameras));
+  ASSERT_EQ(replies[0].source.rfind("fe80:", 0), 0u) << replies[0].source;
+  for (const Reply& reply : replies) {
+    EXPECT_EQ(ScanMatch(reply.bytes)->xaddrs, "http://[" + reply.source + "]:80/onvif/device_service");
+  }
+  absl::StatusOr<int> code = swarm.Finish(SIGTERM);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0) << swarm.err();
+}
+
 TEST_F(SwarmLabTest, RateLimitPerSource) {
   Up();
   StartSwarm({"--cameras", "10", "--rate-limit", "2", "--nohello", "--nobye"});
@@ -560,6 +1025,14 @@ TEST(SwarmFlagsTest, BadFlagsExit2) {
            {"--types", "any"},
            {"--quirks", "multi-xaddr,bogus"},
            {"--types", "foo:Camera"},
+           {"--quirks", "multicast-reply,multicast"},
+           {"--churn", "-1"},
+           {"--churn", "10001"},
+           {"--churn", "often"},
+           {"--instance-id", "-1"},
+           {"--instance-id", "18446744073709551616"},
+           {"--family", "v5"},
+           {"--family", "v6", "--addresses", "10.0.0.0/24"},
            {"--bogus"},
            {"stray"},
        }) {
@@ -579,8 +1052,13 @@ TEST(SwarmFlagsTest, BadFlagsExit2) {
   EXPECT_EQ(*code, 0);
   for (const char* flag : {"--cameras", "--iface", "--exclude", "--mode", "--max-delay", "--seed",
                            "--addresses", "--http-port", "--exit-after", "--rate-limit", "--retransmissions", "--types", "--quirks",
-                           "--stats"}) {
+                           "--stats", "--hello", "--bye", "--churn", "--instance-id", "--family"}) {
     EXPECT_NE(help.out().find(flag), std::string::npos) << flag;
+  }
+  // --quirks lists every quirk with its meaning.
+  for (const char* quirk : {"soap11:", "prefixes:", "echo-message-id:", "multi-xaddr:", "no-xaddrs:", "oversize:",
+                            "duplicate-epr:", "multicast-reply:"}) {
+    EXPECT_NE(help.out().find(quirk), std::string::npos) << quirk;
   }
 }
 

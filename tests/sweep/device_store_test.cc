@@ -77,6 +77,30 @@ TEST(DeviceStoreTest, MergeAddressFastPathAndNewAddress) {
   EXPECT_EQ(snapshot[0].second.addresses, (std::vector<std::string>{"10.0.0.2", "10.0.1.2"}));
 }
 
+// A device heard from a second address (another family) adds the XAddrs it
+// lists there; from a known address its XAddrs are not even decoded.
+TEST(DeviceStoreTest, NewAddressMergesItsXAddrs) {
+  auto store = DeviceStore::Create(16);
+  ASSERT_TRUE(store.ok());
+  DeviceInfo device = Device("urn:a", 1, "n0");
+  device.xaddrs = {"http://10.77.0.2/onvif/device_service"};
+  ASSERT_TRUE((*store)->Describe(0, device, 11, [] { return "10.77.0.2"; }));
+  int decoded = 0;
+  const auto v6_xaddrs = [&] {
+    ++decoded;
+    return std::vector<std::string>{"http://[fe80::2]/onvif/device_service", "http://10.77.0.2/onvif/device_service"};
+  };
+  (*store)->MergeAddress(0, 11, [] { return "10.77.0.2"; }, v6_xaddrs);
+  EXPECT_EQ(decoded, 0) << "a known address";
+  (*store)->MergeAddress(0, 12, [] { return "fe80::2%n0"; }, v6_xaddrs);
+  (*store)->MergeAddress(0, 12, [] { return "fe80::2%n0"; }, v6_xaddrs);
+  EXPECT_EQ(decoded, 1) << "only when the address is new";
+  const auto snapshot = (*store)->Snapshot();
+  EXPECT_EQ(snapshot[0].second.addresses, (std::vector<std::string>{"10.77.0.2", "fe80::2%n0"}));
+  EXPECT_EQ(snapshot[0].second.xaddrs, (std::vector<std::string>{"http://10.77.0.2/onvif/device_service",
+                                                                 "http://[fe80::2]/onvif/device_service"}));
+}
+
 TEST(DeviceStoreTest, SeenBeforeDescribedIsNotListedUntilDescribed) {
   auto store = DeviceStore::Create(16);
   ASSERT_TRUE(store.ok());

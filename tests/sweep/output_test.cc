@@ -66,9 +66,9 @@ constexpr char kDeviceB[] =
 constexpr char kStats[] =
     R"("elapsed_ms":1234,"cpu_us":5678,"backend":"uring","unresolved":0,"interfaces":[)"
     R"({"name":"n0","address":"10.77.0.1:40000","probes_sent":4,"send_errors":0,"datagrams":4,"matches":4,"new":1,)"
-    R"("duplicates":3,"malformed":0,"unrelated":0,"truncated":0,"kernel_drops":0,"resolves_sent":0,"resolved":0,"rcvbuf":16777216},)"
+    R"("duplicates":3,"malformed":0,"unrelated":0,"truncated":0,"kernel_drops":0,"resolves_sent":0,"resolved":0,"rcvbuf":16777216,"sockets":[]},)"
     R"({"name":"n1","address":"10.77.1.1:40001","probes_sent":4,"send_errors":0,"datagrams":9,"matches":8,"new":1,)"
-    R"("duplicates":7,"malformed":1,"unrelated":0,"truncated":0,"kernel_drops":2,"resolves_sent":0,"resolved":0,"rcvbuf":425984}])";
+    R"("duplicates":7,"malformed":1,"unrelated":0,"truncated":0,"kernel_drops":2,"resolves_sent":0,"resolved":0,"rcvbuf":425984,"sockets":[]}])";
 
 TEST(OutputTest, Json) {
   EXPECT_EQ(FormatJson(Sample()), std::string("{\"devices\":[{") + kDeviceA + "},{" + kDeviceB +
@@ -100,6 +100,65 @@ TEST(OutputTest, Table) {
             "1 malformed, 0 unrelated, 0 truncated, 2 kernel drops, rcvbuf 425984\n"
             "2 devices on 2 interfaces in 1234 ms (13 datagrams, 10 duplicates, 1 malformed, "
             "0 unrelated, 2 kernel drops)\n");
+}
+
+// An interface swept over both families: its counters are the sums, and
+// "sockets" breaks them down per family under keys of their own.
+TEST(OutputTest, InterfaceWithAProbeSocketPerFamily) {
+  SweepResult r;
+  DeviceInfo d;
+  d.endpoint = "urn:uuid:c";
+  d.interfaces = {"n0"};
+  d.addresses = {"10.77.0.2", "fe80::2%n0"};
+  d.xaddrs = {"http://[fe80::2]/onvif/device_service"};
+  d.best_xaddr = "http://[fe80::2%25n0]/onvif/device_service";
+  r.devices = {d};
+  InterfaceStats n0;
+  n0.name = "n0";
+  n0.address = "10.77.0.1:40000";
+  n0.rcvbuf = 1000;
+  SocketStats v4;
+  v4.family = net::Family::kIPv4;
+  v4.address = "10.77.0.1:40000";
+  v4.counters.probes_sent = 8;
+  v4.counters.datagrams = 8;
+  v4.counters.new_devices = 1;
+  v4.counters.duplicates = 7;
+  SocketStats v6;
+  v6.family = net::Family::kIPv6;
+  v6.address = "[fe80::1%n0]:40001";
+  v6.counters.probes_sent = 8;
+  v6.counters.datagrams = 8;
+  v6.counters.duplicates = 8;
+  n0.sockets = {v4, v6};
+  n0.counters += v4.counters;
+  n0.counters += v6.counters;
+  r.stats.interfaces = {n0};
+  const std::string json = FormatJson(r);
+  EXPECT_NE(json.find(R"("addresses":["10.77.0.2","fe80::2%n0"])"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("best_xaddr":"http://[fe80::2%25n0]/onvif/device_service")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"({"name":"n0","address":"10.77.0.1:40000","probes_sent":16,"send_errors":0,"datagrams":16,)"
+                      R"("matches":0,"new":1,"duplicates":15,)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("rcvbuf":1000,"sockets":[{"family":"IPv4","address":"10.77.0.1:40000","probes":8,)"
+                      R"("received":8},{"family":"IPv6","address":"[fe80::1%n0]:40001","probes":8,"received":8}]})"),
+            std::string::npos)
+      << json;
+  // Each counter name appears once per interface, so summing it over the
+  // document gives the interface totals.
+  std::size_t probes_sent_keys = 0;
+  for (std::size_t at = json.find("\"probes_sent\":"); at != std::string::npos;
+       at = json.find("\"probes_sent\":", at + 1)) {
+    ++probes_sent_keys;
+  }
+  EXPECT_EQ(probes_sent_keys, 1u);
+  const std::string table = FormatTable(r);
+  EXPECT_NE(table.find("n0 (10.77.0.1:40000, [fe80::1%n0]:40001): 16 probes, 16 datagrams, 0 matches, 1 new, "
+                       "15 duplicates"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("1 devices on 1 interfaces in "), std::string::npos) << table;
 }
 
 TEST(OutputTest, ScopeValueAndPercentDecode) {

@@ -1,5 +1,7 @@
 #include "engine/sweep/pipeline.h"
 
+#include <arpa/inet.h>
+
 #include <string>
 #include <vector>
 
@@ -93,6 +95,41 @@ TEST_F(PipelineTest, NewDeviceIsCopiedOut) {
   EXPECT_EQ(d.interfaces, std::vector<std::string>{"n0"});
   EXPECT_EQ(d.addresses, std::vector<std::string>{"10.0.0.9"});
   EXPECT_EQ(d.first_seen_ms, 42);
+}
+
+// Sockets 0 and 1 are n0 over IPv4 and IPv6, socket 2 is n1: a camera
+// answering both of n0's sockets is one device on n0, counted per socket,
+// with its link-local source zoned by n0's name (ifindex 5).
+TEST_F(PipelineTest, SocketsOfOneInterfaceShareItsSeenTableBit) {
+  PipelineOptions options;
+  options.socket_interfaces = {0, 0, 1};
+  options.interface_ifindexes = {5, 6};
+  Make(std::move(options));
+  const std::string reply = Reply(kProbeId0, {Camera(1)});
+  const auto datagram = [&](unsigned socket, const net::SocketAddress& peer) {
+    io::Datagram d;
+    d.socket_tag = socket;
+    d.peer = peer;
+    d.payload = {reply.data(), reply.size()};
+    return d;
+  };
+  in6_addr link_local{};
+  inet_pton(AF_INET6, "fe80::2", &link_local);
+  pipeline_->Process(datagram(0, net::SocketAddress(*net::IpAddress::Parse("10.0.0.1"), 3702)));
+  pipeline_->Process(datagram(1, net::SocketAddress(net::IpAddress::V6(link_local, 5), 3702)));
+  // The same source on another link (n1, ifindex 6) is another address.
+  pipeline_->Process(datagram(2, net::SocketAddress(net::IpAddress::V6(link_local, 6), 3702)));
+  ASSERT_EQ(pipeline_->counters().size(), 3u);
+  EXPECT_EQ(pipeline_->counters()[0].new_devices, 1u);
+  EXPECT_EQ(pipeline_->counters()[1].duplicates, 1u);
+  EXPECT_EQ(pipeline_->counters()[2].duplicates, 1u);
+  const auto devices = store_->Snapshot();
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].second.interfaces, std::vector<std::string>{"n0"});
+  EXPECT_EQ(devices[0].second.addresses, (std::vector<std::string>{"10.0.0.1", "fe80::2%n0", "fe80::2%n1"}));
+  const std::optional<dedup::EntryView> entry = seen_->At(devices[0].first);
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->interface_mask, 0b11u) << "one bit per interface, not per socket";
 }
 
 TEST_F(PipelineTest, ReplyToResentProbeIsSeenNotUpdated) {

@@ -156,7 +156,9 @@ TEST_P(SweepLabTest, FindsEachDeviceOnItsNic) {
   EXPECT_NE(json.find("\"answered\":[\"dn:NetworkVideoTransmitter\",\"tds:Device\"]"), std::string::npos) << json;
   EXPECT_EQ(SumCounter(json, "new"), 2u * kCamerasPerNic);
   EXPECT_EQ(SumCounter(json, "duplicates"), (4u * kVariants - 1) * 2u * kCamerasPerNic);
-  EXPECT_EQ(SumCounter(json, "probes_sent"), 2u * 4u * kVariants);
+  // The lab is dual-stack and --family defaults to both: the schedule runs
+  // on an IPv4 and an IPv6 socket of each NIC.
+  EXPECT_EQ(SumCounter(json, "probes_sent"), 2u * 2u * 4u * kVariants);
   EXPECT_EQ(SumCounter(json, "unrelated"), 0u);
   EXPECT_EQ(SumCounter(json, "kernel_drops"), 0u);
   // Adaptive end: last send (<= 1250 ms) + 500 ms + 200 ms quiet, far below 10 s.
@@ -295,6 +297,9 @@ TEST(SweepCliTest, BadFlagsExit2WithAMessage) {
       {{"--target", "cam.local"}, "expected an IPv4 address or CIDR"},
       {{"--target", "10.0.0.0/8"}, "more than 65536"},
       {{"--target", "10.0.0.1", "--rate", "0"}, "--rate must be"},
+      {{"--family", "v5"}, "--family: unknown family 'v5' (expected v4, v6 or both)"},
+      {{"--target", "fd77::5", "--family", "v4"}, "--target fd77::5 is IPv6 but --family is v4"},
+      {{"--target", "fe80::5"}, "needs the interface as its zone"},
       {{"--threads"}, "--threads needs a value"},
       {{"stray"}, "unexpected argument"},
   };
@@ -311,7 +316,7 @@ TEST(SweepCliTest, HelpDocumentsEveryFlag) {
   LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
   const RunOutcome run = RunSweep({"unshare", "-n", kSweepBinary, "--help"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
-  for (const char* flag : {"--iface", "--exclude", "--types", "--scopes", "--timeout", "--quiet",
+  for (const char* flag : {"--iface", "--exclude", "--family", "--types", "--scopes", "--timeout", "--quiet",
                            "--repeat", "--rcvbuf", "--threads", "--backend", "--format",
                            "--expect"}) {
     EXPECT_NE(run.output.find(flag), std::string::npos) << flag;

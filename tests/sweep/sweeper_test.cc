@@ -68,6 +68,9 @@ lab::LabOptions TwoNics() {
 SweepOptions BothNics(io::Backend backend) {
   SweepOptions options;
   options.interfaces.include = {"n0", "n1"};
+  // The responders speak IPv4, and the tests count IPv4 sockets and sends
+  // (the lab is dual-stack; tests/integration/ipv6_test.cc covers IPv6).
+  options.families = {net::Family::kIPv4};
   options.repeat = 2;
   options.seed = 1;
   options.backend = backend;
@@ -110,6 +113,54 @@ TEST_P(SweeperTest, OneBadInterfaceIsReportedAndSkipped) {
                 // Every Probe variant on every send of the schedule.
                 EXPECT_EQ(result->stats.interfaces[0].counters.probes_sent,
                           static_cast<std::uint64_t>(options.repeat) * options.probes.size());
+              }).ok());
+}
+
+// Sockets are per family: an interface whose IPv4 socket fails keeps its
+// IPv6 one (the lab is dual-stack), and the warning names the IPv4 option.
+TEST_P(SweeperTest, OneBadFamilyKeepsTheInterfacesOtherFamily) {
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
+  auto lab = lab::Lab::Up(TwoNics());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  Responder r0(lab->CamNamespace(0), {.nic = 0, .ifname = lab->CamNic(0), .cameras = 2});
+  Responder r1(lab->CamNamespace(1), {.nic = 1, .ifname = lab->CamNic(1), .cameras = 2});
+  ASSERT_TRUE(r0.WaitReady()) << r0.error();
+  ASSERT_TRUE(r1.WaitReady()) << r1.error();
+  ASSERT_TRUE(lab::RunInNetns(lab->HostNamespace(), [&] {
+                FailingSysCalls sys({if_nametoindex("n1")});
+                SweepOptions options = BothNics(GetParam());
+                options.families = {net::Family::kIPv4, net::Family::kIPv6};
+                options.sys = &sys;
+                auto sweeper = Sweeper::Create(options);
+                ASSERT_TRUE(sweeper.ok()) << sweeper.status();
+                ASSERT_EQ((*sweeper)->warnings().size(), 1u);
+                EXPECT_TRUE(absl::StartsWith((*sweeper)->warnings()[0], "n1: IP_MULTICAST_IF on n1: "))
+                    << (*sweeper)->warnings()[0];
+                EXPECT_EQ((*sweeper)->interface_names(), (std::vector<std::string>{"n0", "n1"}));
+                auto result = (*sweeper)->Run();
+                ASSERT_TRUE(result.ok()) << result.status();
+                // The (IPv4-only) responders behind n1 are out of reach.
+                ASSERT_EQ(result->devices.size(), 2u);
+                for (const DeviceInfo& device : result->devices) {
+                  EXPECT_EQ(device.interfaces, std::vector<std::string>{"n0"});
+                }
+                ASSERT_EQ(result->stats.interfaces.size(), 2u);
+                const InterfaceStats& n0 = result->stats.interfaces[0];
+                const InterfaceStats& n1 = result->stats.interfaces[1];
+                ASSERT_EQ(n0.sockets.size(), 2u);
+                EXPECT_EQ(n0.sockets[0].family, net::Family::kIPv4);
+                EXPECT_EQ(n0.sockets[1].family, net::Family::kIPv6);
+                EXPECT_EQ(n0.address, n0.sockets[0].address);
+                ASSERT_EQ(n1.sockets.size(), 1u);
+                EXPECT_EQ(n1.sockets[0].family, net::Family::kIPv6);
+                EXPECT_TRUE(absl::StrContains(n1.address, "%n1]:")) << n1.address;
+                // Every socket ran the schedule; the interface counts their sum.
+                const std::uint64_t per_socket = static_cast<std::uint64_t>(options.repeat) * options.probes.size();
+                EXPECT_EQ(n0.sockets[1].counters.probes_sent, per_socket);
+                EXPECT_EQ(n0.counters.probes_sent, 2 * per_socket);
+                EXPECT_EQ(n1.counters.probes_sent, per_socket);
+                EXPECT_EQ(n0.counters.new_devices, 2u);
+                EXPECT_EQ(n0.sockets[0].counters.new_devices, 2u) << "the IPv4 responders answered IPv4";
               }).ok());
 }
 

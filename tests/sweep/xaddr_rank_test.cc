@@ -57,10 +57,42 @@ TEST(BestXAddrTest, TiesKeepTheDevicesOrder) {
 TEST(BestXAddrTest, LinkLocalIpv6GetsTheArrivalZone) {
   EXPECT_EQ(BestXAddr({"http://[fe80::2]/onvif/device_service"}, kN0, {}),
             "http://[fe80::2%25n0]/onvif/device_service");
-  EXPECT_EQ(BestXAddr({"http://[fe80::2%25eth9]:80/x"}, kN0, {}), "http://[fe80::2%25eth9]:80/x");
+  // A zone the device wrote names its own interface, meaningless here: ours replaces it.
+  EXPECT_EQ(BestXAddr({"http://[fe80::2%25eth9]:80/x"}, kN0, {}), "http://[fe80::2%25n0]:80/x");
+  EXPECT_EQ(BestXAddr({"http://[fe80::2%eth9]/x"}, kN0, {}), "http://[fe80::2%25n0]/x");
   // A global IPv6 address in the arrival prefix wins over the link-local one.
   const std::vector<ArrivalInterface> v6 = {{"n0", {Addr("2001:db8:1::1", 64)}}};
   EXPECT_EQ(BestXAddr({"http://[fe80::2]/", "http://[2001:db8:1::9]/"}, v6, {}), "http://[2001:db8:1::9]/");
+}
+
+TEST(BestXAddrTest, LinkLocalIpv6OnlyWhenNothingBetterExists) {
+  const std::vector<ArrivalInterface> n1 = {{"n1", {Addr("fd77:1::1", 64), Addr("fe80::1", 64)}}};
+  // Link-local even from the link-local source itself loses to routable.
+  EXPECT_EQ(BestXAddr({"http://[fe80::2]/x", "http://cam.example/x"}, n1, std::vector<std::string>{"fe80::2%n1"}),
+            "http://cam.example/x");
+  EXPECT_EQ(BestXAddr({"http://[fe80::2]/x", "http://169.254.3.4/x"}, n1, {}), "http://[fe80::2%25n1]/x");
+  EXPECT_EQ(BestXAddr({"http://[::1]/x", "http://[fe80::2]:8080/x"}, n1, {}), "http://[fe80::2%25n1]:8080/x");
+  // Without an arrival interface there is no zone to give.
+  EXPECT_EQ(BestXAddr({"http://[fe80::2]/x"}, {}, {}), "http://[fe80::2]/x");
+}
+
+TEST(BestXAddrTest, Ipv6ArrivalPrefixThenSourceThenRoutable) {
+  const std::vector<ArrivalInterface> n1 = {{"n1", {Addr("10.77.1.1", 24), Addr("fd77:1::1", 64)}}};
+  // In n1's IPv6 prefix beats a source address and a global address.
+  EXPECT_EQ(BestXAddr({"http://[2001:db8::9]/x", "http://192.0.2.9/x", "http://[fd77:1::2]/x"}, n1, kSource),
+            "http://[fd77:1::2]/x");
+  // Outside every prefix: the source address (compared as an address, zone
+  // and spelling aside) beats a routable one.
+  const std::vector<std::string> sources = {"fe80::2%n1", "2001:db8:0:0::9"};
+  EXPECT_EQ(BestXAddr({"http://[2001:db8:7::1]/x", "http://[2001:db8::9]:80/x"}, n1, sources),
+            "http://[2001:db8::9]:80/x");
+  // A /64 boundary: fd77:1:0:1:: is not in fd77:1::/64.
+  EXPECT_EQ(BestXAddr({"http://[fd77:1:0:1::2]/x", "http://[fd77:1::7]/x"}, n1, {}), "http://[fd77:1::7]/x");
+}
+
+TEST(BestXAddrTest, ZoneNamesAreEncodedForTheUrl) {
+  const std::vector<ArrivalInterface> odd = {{"br-lan@x", {}}};
+  EXPECT_EQ(BestXAddr({"http://[fe80::2]/x"}, odd, {}), "http://[fe80::2%25br-lan%40x]/x");
 }
 
 TEST(BestXAddrTest, SubnetBoundaries) {
