@@ -187,6 +187,9 @@ std::string FormatWatchSummary(const WatchStats& stats) {
   json.KeyUint("duplicate_announcements", stats.tracker.duplicates);
   json.KeyUint("unknown_byes", stats.tracker.unknown_byes);
   json.KeyUint("full", stats.tracker.full);
+  std::uint64_t filtered = 0;
+  for (const InterfaceStats& iface : stats.interfaces) filtered += iface.counters.filtered;
+  json.KeyUint("filtered", filtered);
   json.Key("elapsed_ms");
   json.Int(stats.elapsed_ms);
   json.KeyString("backend", stats.backend);

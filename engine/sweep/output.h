@@ -41,7 +41,8 @@ std::string FormatDeviceEvent(std::string_view event, std::string_view via, cons
 std::string FormatSummaryEvent(std::size_t devices, const SweepStats& stats);
 // The last line of a watch: {"event":"summary","devices":<present>,"rounds",
 // "hellos","byes","found","updated","gone","stale","duplicate_announcements",
-// "unknown_byes","full","elapsed_ms","backend","interfaces":[...]}.
+// "unknown_byes","full","filtered" (Hellos of devices no Probe of ours asks
+// for),"elapsed_ms","backend","interfaces":[...]}.
 std::string FormatWatchSummary(const WatchStats& stats);
 // Columns NAME, HARDWARE, XADDR, INTERFACES (one row per device, "-" for a
 // missing value), then one line per interface and a totals line.

@@ -17,6 +17,7 @@
 #include "engine/sweep/schedule.h"
 #include "engine/sweep/xaddr_rank.h"
 #include "engine/wsd/builder.h"
+#include "engine/wsd/matching.h"
 #include "engine/wsd/scanner.h"
 #include "engine/wsd/type_names.h"
 
@@ -127,6 +128,25 @@ struct Watcher::Impl final : io::DatagramHandler {
     return envelope.relates_to.present ? envelope.relates_to.Get({field_scratch.get(), kScratchBytes}) : "";
   }
 
+  // An announcement is reported only when the device would have answered one
+  // of our Probes: every type of some variant, and every Probe scope.
+  bool WouldAnswer(const wsd::Envelope& envelope, const wsd::Entry& entry) {
+    const SweepOptions& sweep = watcher->options_.sweep;
+    const std::span<const wsd::QName> types = envelope.types(entry);
+    if (std::none_of(sweep.probes.begin(), sweep.probes.end(),
+                     [&](const ProbeVariant& variant) { return wsd::TypesMatch(variant.types, types); })) {
+      return false;
+    }
+    if (sweep.scopes.empty()) return true;
+    const std::string_view scopes = entry.scopes.present ? entry.scopes.Get({field_scratch.get(), kScratchBytes}) : "";
+    return std::all_of(sweep.scopes.begin(), sweep.scopes.end(), [&](const std::string& wanted) {
+      for (std::string_view have : wsd::ListItems(scopes)) {
+        if (wsd::ScopeMatches(wsd::MatchRule::kRfc3986, wanted, have)) return true;
+      }
+      return false;
+    });
+  }
+
   void ObserveEntries(Via via, const wsd::Envelope& envelope, Interface& iface, const io::Datagram& datagram,
                       std::string_view answered) {
     InterfaceCounters& counters = iface.counters;
@@ -146,6 +166,10 @@ struct Watcher::Impl final : io::DatagramHandler {
     const std::int64_t now_ms = NowMs();
     for (const wsd::Entry& entry : envelope.entries()) {
       ++counters.matches;
+      if (via == Via::kHello && !WouldAnswer(envelope, entry)) {
+        ++counters.filtered;  // another kind of device (a printer, a PC)
+        continue;
+      }
       const std::string_view endpoint = entry.endpoint.Get({key_scratch.get(), kScratchBytes});
       if (endpoint.empty()) {
         ++counters.malformed;

@@ -20,6 +20,9 @@
 //     interface and variant (a responder answers a MessageID once) sent on the
 //     SOAP-over-UDP schedule. Answers to this round and the previous one are
 //     accepted; older MessageIDs are forgotten.
+//   - A Hello counts only when the device would answer one of our Probes
+//     (Types of some variant, and the Scopes), so `--types` means the same
+//     as in a sweep; other devices' Hellos are counted `filtered`.
 //   - Every message goes through DeviceTracker (AppSequence and
 //     MetadataVersion rules, device_tracker.h), which says what is news.
 //   - A device found or updated without XAddrs is Resolved on the interface it

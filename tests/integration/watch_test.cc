@@ -291,6 +291,21 @@ TEST_P(WatchTest, HelloWithoutXAddrsIsResolved) {
   }
 }
 
+TEST_P(WatchTest, HellosOfOtherDeviceTypesAreNotReported) {
+  // Cameras that are only tds:Device: a watch for NetworkVideoTransmitters
+  // must not list them (a sweep would not: they would not answer).
+  StartWatch({"--reprobe", "inf", "--types", "dn:NetworkVideoTransmitter"});
+  Settle(1500);
+  StartSwarm(13, {"--types", "tds:Device", "--nobye"});
+  Settle(1000);
+  StopSwarm();
+  WatchOutput out;
+  StopWatch(out);
+  EXPECT_TRUE(out.events.empty()) << out.events.size() << " events, first " << out.events[0].endpoint;
+  EXPECT_EQ(out.Summary("hellos"), kCameras);
+  EXPECT_EQ(out.Summary("filtered"), kCameras);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WatchTest, ::testing::Values("epoll", "uring"),
                          [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
