@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "engine/net/interfaces.h"
@@ -36,6 +38,7 @@
 #include "engine/sweep/probe_variants.h"
 #include "engine/sweep/sweeper.h"
 #include "engine/sweep/targets.h"
+#include "engine/sweep/watcher.h"
 
 ABSL_FLAG(std::vector<std::string>, iface, {},
           "Interface to sweep (repeatable, or comma-separated). Default: every interface "
@@ -92,6 +95,20 @@ ABSL_FLAG(std::string, format, "table",
 ABSL_FLAG(int64_t, expect, -1,
           "Exit 3 when fewer than this many devices are found (load tests). -1: off.");
 ABSL_FLAG(uint64_t, seed, 0, "Seed for the schedule and MessageIDs (0: random).");
+ABSL_FLAG(bool, watch, false,
+          "Watch instead of sweeping once: listen for Hello/Bye on port 3702 of every chosen "
+          "interface, re-probe every --reprobe, and stream NDJSON events as devices come, "
+          "change and go: {\"event\":\"found\"|\"updated\"|\"gone\",\"via\":\"hello\"|\"probe\"|"
+          "\"resolve\"|\"bye\"|\"expired\",<device>}. Stale and repeated announcements "
+          "(AppSequence) are counted, not reported. Ends on SIGINT/SIGTERM or after --duration "
+          "with a summary line.");
+ABSL_FLAG(absl::Duration, duration, absl::InfiniteDuration(),
+          "With --watch: stop after this long (default: until SIGINT/SIGTERM).");
+ABSL_FLAG(absl::Duration, reprobe, onvif::sweep::kDefaultReprobe,
+          "With --watch: Probe again this often (+-10% jitter); 'inf' probes only at the start.");
+ABSL_FLAG(absl::Duration, expire, absl::ZeroDuration(),
+          "With --watch: a device not heard from for this long is gone (via expired). "
+          "0: three --reprobe periods; 'inf': never.");
 
 namespace onvif {
 namespace {
@@ -99,9 +116,9 @@ namespace {
 constexpr int kExitBadUsage = 2;
 constexpr int kExitShortfall = 3;
 
-constexpr const char* kFlagNames[] = {"iface",   "exclude", "family",  "target", "rate",   "types",
-                                      "scopes",  "filter",  "timeout", "quiet",  "repeat", "rcvbuf",
-                                      "threads", "backend", "format",  "expect", "seed"};
+constexpr const char* kFlagNames[] = {"iface",   "exclude", "family",  "target",  "rate",     "types",  "scopes",
+                                      "filter",  "timeout", "quiet",   "repeat",  "rcvbuf",   "threads", "backend",
+                                      "format",  "expect",  "seed",    "watch",   "duration", "reprobe", "expire"};
 
 std::string Usage() {
   std::string out =
@@ -190,8 +207,9 @@ void ParseFlags(int argc, char** argv, std::vector<std::string>* ifaces,
 }
 
 // Prints the progress line (only when stderr is a terminal), flushes
-// streamed output, and turns SIGINT / SIGTERM into Sweeper::Stop, until `done`.
-void Supervise(sweep::Sweeper& sweeper, const std::atomic<bool>& done, bool progress, bool flush) {
+// streamed output, and turns SIGINT / SIGTERM into `stop`, until `done`.
+void Supervise(const std::function<void()>& stop, const std::function<std::string()>& progress_text,
+               const std::atomic<bool>& done, bool progress, bool flush) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -199,17 +217,91 @@ void Supervise(sweep::Sweeper& sweeper, const std::atomic<bool>& done, bool prog
   const timespec tick = {0, 100'000'000};
   bool printed = false;
   while (!done.load()) {
-    if (sigtimedwait(&signals, nullptr, &tick) > 0) sweeper.Stop();
+    if (sigtimedwait(&signals, nullptr, &tick) > 0) stop();
     if (flush) std::fflush(stdout);
     if (progress && !done.load()) {
-      const sweep::Progress p = sweeper.GetProgress();
-      std::fprintf(stderr, "\r\033[Ksweeping: %zu devices, %llu datagrams, %lld ms", p.devices,
-                   static_cast<unsigned long long>(p.datagrams),
-                   static_cast<long long>(absl::ToInt64Milliseconds(p.elapsed)));
+      std::fprintf(stderr, "\r\033[K%s", progress_text().c_str());
       printed = true;
     }
   }
   if (printed) std::fputs("\r\033[K", stderr);
+}
+
+// Signals are taken by the supervisor thread; block them before any worker
+// exists so every thread inherits the mask.
+void BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+// Create's error: exit 2 for no usable interface or bad flags, else 1.
+int ReportCreateError(const absl::Status& status) {
+  // Interface selection and socket setup fail with NotFound /
+  // FailedPrecondition; InvalidArgument is a bad combination of flags.
+  const absl::StatusCode code = status.code();
+  const bool no_interface = code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition;
+  std::fprintf(stderr, "onvif-sweep: %s%s\n", no_interface ? "no usable interface: " : "",
+               std::string(status.message()).c_str());
+  return no_interface || code == absl::StatusCode::kInvalidArgument ? kExitBadUsage : 1;
+}
+
+bool Given(const std::vector<std::string>& given, std::string_view name) {
+  return std::find(given.begin(), given.end(), name) != given.end();
+}
+
+// --watch: events as they happen, a summary at the end.
+int Watch(sweep::SweepOptions sweep_options, const std::vector<std::string>& given) {
+  for (const char* name : {"timeout", "quiet", "expect", "threads", "target", "rate"}) {
+    if (Given(given, name)) UsageError(absl::StrCat("--", name, " applies to a one-time sweep, not to --watch"));
+  }
+  if (Given(given, "format") && absl::GetFlag(FLAGS_format) != "ndjson") {
+    UsageError("--watch streams NDJSON events: --format must be ndjson (or left out)");
+  }
+  sweep::WatchOptions options;
+  options.sweep = std::move(sweep_options);
+  options.duration = absl::GetFlag(FLAGS_duration);
+  options.reprobe = absl::GetFlag(FLAGS_reprobe);
+  options.expire = absl::GetFlag(FLAGS_expire);
+  if (options.duration <= absl::ZeroDuration()) UsageError("--duration must be positive");
+  if (options.reprobe < absl::Seconds(1)) UsageError("--reprobe must be at least 1s (or inf)");
+  if (options.expire < absl::ZeroDuration()) UsageError("--expire must not be negative");
+  std::setvbuf(stdout, nullptr, _IOFBF, 1 << 20);  // flushed by the supervisor, as for ndjson
+  options.on_event = [](sweep::Change change, sweep::Via via, const sweep::DeviceInfo& device) {
+    const std::string line = sweep::FormatDeviceEvent(sweep::ChangeName(change), sweep::ViaName(via), device);
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  };
+  BlockStopSignals();
+  auto watcher = sweep::Watcher::Create(std::move(options));
+  if (!watcher.ok()) return ReportCreateError(watcher.status());
+  for (const std::string& warning : (*watcher)->warnings()) {
+    std::fprintf(stderr, "onvif-sweep: %s\n", warning.c_str());
+  }
+  // Sockets are bound and joined: announcements from now on are seen.
+  std::fprintf(stderr, "onvif-sweep: ready: watching %s\n", absl::StrJoin((*watcher)->interface_names(), ", ").c_str());
+  std::atomic<bool> done{false};
+  sweep::Watcher& w = **watcher;
+  const absl::Time start = absl::Now();
+  std::thread supervisor(
+      Supervise, [&w] { w.Stop(); },
+      [&w, start] {
+        return absl::StrCat("watching: ", w.present(), " devices present, ",
+                            absl::ToInt64Seconds(absl::Now() - start), " s");
+      },
+      std::cref(done), isatty(STDERR_FILENO) == 1, true);
+  absl::StatusOr<sweep::WatchStats> stats = w.Run();
+  done = true;
+  supervisor.join();
+  if (!stats.ok()) {
+    std::fprintf(stderr, "onvif-sweep: %s\n", std::string(stats.status().message()).c_str());
+    return 1;
+  }
+  const std::string summary = sweep::FormatWatchSummary(*stats);
+  std::fwrite(summary.data(), 1, summary.size(), stdout);
+  std::fflush(stdout);
+  return 0;
 }
 
 int Main(int argc, char** argv) {
@@ -252,7 +344,7 @@ int Main(int argc, char** argv) {
     }
   }
   // After --timeout, --rate and --target are read: it needs all three.
-  if (!options.targets.empty() && std::find(given.begin(), given.end(), "timeout") == given.end()) {
+  if (!options.targets.empty() && !Given(given, "timeout")) {
     // Room for every directed Probe twice at --rate, then the replies.
     const double seconds = 2.0 * static_cast<double>(options.targets.size() * options.probes.size()) /
                            static_cast<double>(options.target_rate);
@@ -285,6 +377,10 @@ int Main(int argc, char** argv) {
   const int64_t expect = absl::GetFlag(FLAGS_expect);
   if (expect < -1) UsageError("--expect must be >= 0 (or -1 for off)");
   options.seed = absl::GetFlag(FLAGS_seed);
+  if (absl::GetFlag(FLAGS_watch)) return Watch(std::move(options), given);
+  for (const char* name : {"duration", "reprobe", "expire"}) {
+    if (Given(given, name)) UsageError(absl::StrCat("--", name, " needs --watch"));
+  }
   if (*format == sweep::Format::kNdjson) {
     // Buffered: a write(2) per device would cost the worker more than the
     // device itself and make a storm overflow the receive buffer. The
@@ -300,32 +396,23 @@ int Main(int argc, char** argv) {
     };
   }
 
-  // Signals are taken by the supervisor thread; block them before any
-  // worker exists so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
+  BlockStopSignals();
   auto sweeper = sweep::Sweeper::Create(std::move(options));
-  if (!sweeper.ok()) {
-    // Interface selection and socket setup fail with NotFound /
-    // FailedPrecondition; InvalidArgument is a bad combination of flags.
-    const absl::StatusCode code = sweeper.status().code();
-    const bool no_interface =
-        code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition;
-    std::fprintf(stderr, "onvif-sweep: %s%s\n", no_interface ? "no usable interface: " : "",
-                 std::string(sweeper.status().message()).c_str());
-    return no_interface || code == absl::StatusCode::kInvalidArgument ? kExitBadUsage : 1;
-  }
+  if (!sweeper.ok()) return ReportCreateError(sweeper.status());
   for (const std::string& warning : (*sweeper)->warnings()) {
     std::fprintf(stderr, "onvif-sweep: skipping %s\n", warning.c_str());
   }
 
   std::atomic<bool> done{false};
-  std::thread supervisor(Supervise, std::ref(**sweeper), std::cref(done), isatty(STDERR_FILENO) == 1,
-                         *format == sweep::Format::kNdjson);
+  sweep::Sweeper& s = **sweeper;
+  std::thread supervisor(
+      Supervise, [&s] { s.Stop(); },
+      [&s] {
+        const sweep::Progress p = s.GetProgress();
+        return absl::StrCat("sweeping: ", p.devices, " devices, ", p.datagrams, " datagrams, ",
+                            absl::ToInt64Milliseconds(p.elapsed), " ms");
+      },
+      std::cref(done), isatty(STDERR_FILENO) == 1, *format == sweep::Format::kNdjson);
   absl::StatusOr<sweep::SweepResult> result = (*sweeper)->Run();
   done = true;
   supervisor.join();

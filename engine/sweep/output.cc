@@ -47,18 +47,11 @@ void WriteDeviceFields(base::JsonWriter& json, const DeviceInfo& device) {
   json.Int(device.first_seen_ms);
 }
 
-// The stats fields, inside an open object.
-void WriteStatsFields(base::JsonWriter& json, const SweepStats& stats) {
-  json.Key("elapsed_ms");
-  json.Int(stats.elapsed_ms);
-  json.Key("cpu_us");
-  json.Int(stats.cpu_us);
-  json.KeyString("backend", stats.backend);
-  json.Key("unresolved");
-  json.Int(stats.unresolved);
+// "interfaces":[...] inside an open object.
+void WriteInterfaceStats(base::JsonWriter& json, const std::vector<InterfaceStats>& interfaces) {
   json.Key("interfaces");
   json.BeginArray();
-  for (const InterfaceStats& iface : stats.interfaces) {
+  for (const InterfaceStats& iface : interfaces) {
     const InterfaceCounters& c = iface.counters;
     json.BeginObject();
     json.KeyString("name", iface.name);
@@ -91,6 +84,18 @@ void WriteStatsFields(base::JsonWriter& json, const SweepStats& stats) {
     json.EndObject();
   }
   json.EndArray();
+}
+
+// The stats fields, inside an open object.
+void WriteStatsFields(base::JsonWriter& json, const SweepStats& stats) {
+  json.Key("elapsed_ms");
+  json.Int(stats.elapsed_ms);
+  json.Key("cpu_us");
+  json.Int(stats.cpu_us);
+  json.KeyString("backend", stats.backend);
+  json.Key("unresolved");
+  json.Int(stats.unresolved);
+  WriteInterfaceStats(json, stats.interfaces);
 }
 
 // absl::string_view is not std::string_view in this (Debian) abseil build.
@@ -172,6 +177,34 @@ std::string FormatSummaryEvent(std::size_t devices, const SweepStats& stats) {
   json.KeyString("event", "summary");
   json.KeyUint("devices", devices);
   WriteStatsFields(json, stats);
+  json.EndObject();
+  out.push_back('\n');
+  return out;
+}
+
+std::string FormatWatchSummary(const WatchStats& stats) {
+  std::string out;
+  base::JsonWriter json(&out);
+  json.BeginObject();
+  json.KeyString("event", "summary");
+  json.KeyUint("devices", stats.present);
+  json.KeyUint("rounds", stats.rounds);
+  json.KeyUint("hellos", stats.hellos);
+  json.KeyUint("byes", stats.byes);
+  json.KeyUint("found", stats.tracker.found);
+  json.KeyUint("updated", stats.tracker.updated);
+  json.KeyUint("gone", stats.tracker.gone);
+  json.KeyUint("stale", stats.tracker.stale);
+  json.KeyUint("duplicate_announcements", stats.tracker.duplicates);
+  json.KeyUint("unknown_byes", stats.tracker.unknown_byes);
+  json.KeyUint("full", stats.tracker.full);
+  std::uint64_t filtered = 0;
+  for (const InterfaceStats& iface : stats.interfaces) filtered += iface.counters.filtered;
+  json.KeyUint("filtered", filtered);
+  json.Key("elapsed_ms");
+  json.Int(stats.elapsed_ms);
+  json.KeyString("backend", stats.backend);
+  WriteInterfaceStats(json, stats.interfaces);
   json.EndObject();
   out.push_back('\n');
   return out;

@@ -1,5 +1,6 @@
 // Printing a sweep: `json` (one document), `ndjson` (a "found" line per new
-// device as it is found, then a "summary" line) and `table` (for people).
+// device as it is found, then a "summary" line) and `table` (for people); and
+// a watch's events and summary (NDJSON).
 // Pure functions from result.h values to text; every line ends with '\n'.
 //
 // JSON shapes:
@@ -26,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/sweep/result.h"
+#include "engine/sweep/watcher.h"
 
 namespace onvif::sweep {
 
@@ -42,6 +44,11 @@ std::string FormatFoundEvent(const DeviceInfo& device);
 std::string FormatDeviceEvent(std::string_view event, std::string_view via, const DeviceInfo& device);
 // {"event":"summary","devices":N,<stats fields>} and a newline.
 std::string FormatSummaryEvent(std::size_t devices, const SweepStats& stats);
+// The last line of a watch: {"event":"summary","devices":<present>,"rounds",
+// "hellos","byes","found","updated","gone","stale","duplicate_announcements",
+// "unknown_byes","full","filtered" (Hellos of devices no Probe of ours asks
+// for),"elapsed_ms","backend","interfaces":[...]}.
+std::string FormatWatchSummary(const WatchStats& stats);
 // Columns NAME, HARDWARE, XADDR, INTERFACES (one row per device, "-" for a
 // missing value), then one line per interface and a totals line.
 std::string FormatTable(const SweepResult& result);

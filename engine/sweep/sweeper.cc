@@ -85,6 +85,10 @@ struct Sweeper::Unicast {
     std::uint64_t pair;
   };
   std::deque<Retry> retries;
+  // Pacing: sends earned at target_rate since the last tick (a token bucket
+  // of at most one tick's worth, so a stalled tick does not turn into a burst).
+  double tokens = 0;
+  absl::Time last_tick = absl::InfinitePast();
   Interface* iface = nullptr;
   Socket* v4 = nullptr;  // the socket of each family with targets
   Socket* v6 = nullptr;
@@ -299,9 +303,14 @@ void Sweeper::SendTargetProbes(Worker& worker) {
   const std::uint64_t variants = options_.probes.size();
   const std::uint64_t pairs = options_.targets.size() * variants;
   constexpr absl::Duration kTick = absl::Milliseconds(10);
-  // Probes per tick at the rate, at least one.
-  const std::uint64_t budget = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(options_.target_rate) / 100);
   const absl::Time now = absl::Now();
+  const double per_tick = options_.target_rate * absl::ToDoubleSeconds(kTick);
+  u.tokens = u.last_tick == absl::InfinitePast()
+                 ? 1.0  // the first Probe goes out at once
+                 : std::min(u.tokens + options_.target_rate * absl::ToDoubleSeconds(now - u.last_tick),
+                            std::max(1.0, per_tick));
+  u.last_tick = now;
+  const auto budget = static_cast<std::uint64_t>(u.tokens);
   const auto send = [&](std::uint64_t pair) {
     const std::uint64_t target = pair / variants;
     const auto variant = static_cast<unsigned>(pair % variants);
@@ -333,6 +342,7 @@ void Sweeper::SendTargetProbes(Worker& worker) {
     ++u.next_pair;
     ++sent;
   }
+  u.tokens -= static_cast<double>(sent);
   if (sent > 0) RaiseTo(shared_->last_resolve_ms, absl::ToInt64Milliseconds(absl::Now() - start));
   if (u.next_pair < pairs || !u.retries.empty()) {
     worker.loop->AddTimer(now + kTick, [this, &worker] { SendTargetProbes(worker); });

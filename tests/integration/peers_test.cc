@@ -554,34 +554,39 @@ TEST_F(PeersTest, SweepFindsWsddHostsByDevprofTypeOnly) {
   for (int i = 0; i < kHosts; ++i) ifaces.push_back(lab::Lab::HostNic(i));
   const std::string iface_list = absl::StrJoin(ifaces, ",");
 
-  for (const char* types : {"wsdp:Device", "{http://schemas.xmlsoap.org/ws/2006/02/devprof}Device"}) {
-    SCOPED_TRACE(types);
-    SweepResult result;
-    ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", iface_list, "--types", types, "--timeout", "5s"}, result));
-    std::map<std::string, int> listed;
-    for (const SweptDevice& d : result.devices) {
-      SCOPED_TRACE(d.endpoint);
-      const auto it = expected.find(d.endpoint);
-      if (it == expected.end()) {
-        ADD_FAILURE() << "not one of the wsdd hosts\n" << result.text;
-        continue;
+  // Each sweep on both event-loop backends, with the same expectations.
+  for (const char* backend : {"epoll", "uring"}) {
+    for (const char* types : {"wsdp:Device", "{http://schemas.xmlsoap.org/ws/2006/02/devprof}Device"}) {
+      SCOPED_TRACE(absl::StrCat(types, " on ", backend));
+      SweepResult result;
+      ASSERT_NO_FATAL_FAILURE(
+          Sweep({"--iface", iface_list, "--types", types, "--timeout", "5s", "--backend", backend}, result));
+      std::map<std::string, int> listed;
+      for (const SweptDevice& d : result.devices) {
+        SCOPED_TRACE(d.endpoint);
+        const auto it = expected.find(d.endpoint);
+        if (it == expected.end()) {
+          ADD_FAILURE() << "not one of the wsdd hosts\n" << result.text;
+          continue;
+        }
+        EXPECT_TRUE(listed.emplace(d.endpoint, it->second).second) << "listed twice";
+        EXPECT_EQ(d.interfaces, std::vector<std::string>{lab::Lab::HostNic(it->second)}) << result.text;
+        EXPECT_EQ(d.addresses, std::vector<std::string>{lab::Lab::CamAddress(it->second)}) << result.text;
+        EXPECT_NE(std::find(d.types.begin(), d.types.end(), "{http://schemas.xmlsoap.org/ws/2006/02/devprof}Device"),
+                  d.types.end())
+            << Sorted(d.types);
       }
-      EXPECT_TRUE(listed.emplace(d.endpoint, it->second).second) << "listed twice";
-      EXPECT_EQ(d.interfaces, std::vector<std::string>{lab::Lab::HostNic(it->second)}) << result.text;
-      EXPECT_EQ(d.addresses, std::vector<std::string>{lab::Lab::CamAddress(it->second)}) << result.text;
-      EXPECT_NE(std::find(d.types.begin(), d.types.end(), "{http://schemas.xmlsoap.org/ws/2006/02/devprof}Device"),
-                d.types.end())
-          << Sorted(d.types);
+      EXPECT_EQ(listed, expected) << result.text;
     }
-    EXPECT_EQ(listed, expected) << result.text;
-  }
 
-  SweepResult onvif_only;
-  ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", iface_list, "--timeout", "5s"}, onvif_only));
-  EXPECT_TRUE(onvif_only.devices.empty()) << onvif_only.text;
-  ASSERT_EQ(onvif_only.datagrams.size(), static_cast<std::size_t>(kHosts)) << onvif_only.text;
-  for (const auto& [iface, datagrams] : onvif_only.datagrams) {
-    EXPECT_EQ(datagrams, 0) << iface << ": wsdd answered a dn:NetworkVideoTransmitter Probe\n" << onvif_only.text;
+    SCOPED_TRACE(backend);
+    SweepResult onvif_only;
+    ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", iface_list, "--timeout", "5s", "--backend", backend}, onvif_only));
+    EXPECT_TRUE(onvif_only.devices.empty()) << onvif_only.text;
+    ASSERT_EQ(onvif_only.datagrams.size(), static_cast<std::size_t>(kHosts)) << onvif_only.text;
+    for (const auto& [iface, datagrams] : onvif_only.datagrams) {
+      EXPECT_EQ(datagrams, 0) << iface << ": wsdd answered a dn:NetworkVideoTransmitter Probe\n" << onvif_only.text;
+    }
   }
 }
 

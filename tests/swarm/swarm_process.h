@@ -13,8 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -86,6 +88,32 @@ class SwarmProcess {
       stderr_.append(buf, static_cast<size_t>(n));
     }
     return absl::OkStatus();
+  }
+
+  // Reads whatever the child writes for `ms` milliseconds, so a child that
+  // streams output never blocks on a full pipe while a test waits.
+  void Drain(int ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+      const int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+              .count());
+      if (left <= 0) return;
+      pollfd p[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
+      if (::poll(p, 2, left) <= 0) continue;
+      char buf[4096];
+      if (p[0].revents & POLLIN) {
+        const ssize_t n = ::read(out_, buf, sizeof(buf));
+        if (n > 0) stdout_.append(buf, static_cast<size_t>(n));
+      }
+      if (p[1].revents & POLLIN) {
+        const ssize_t n = ::read(err_, buf, sizeof(buf));
+        if (n > 0) stderr_.append(buf, static_cast<size_t>(n));
+      }
+      if ((p[0].revents | p[1].revents) & (POLLHUP | POLLERR)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left, 10)));
+      }
+    }
   }
 
   // Sends `signal` (0: none), then reads stdout/stderr to EOF and reaps.

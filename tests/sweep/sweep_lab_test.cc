@@ -276,6 +276,23 @@ TEST_P(SweepLabTest, ExpectShortfallExits3AndNdjson) {
   EXPECT_NE(run.output.find("expected at least 3"), std::string::npos) << run.output;
 }
 
+// Directed Probes are paced at --rate, also below 100/s, and --timeout grows
+// to fit them when not given: 14 silent targets x 2 variants, each sent twice
+// (nobody answers), is 56 Probes, 5.6 s at 10/s, past the 5 s default.
+TEST_P(SweepLabTest, SlowTargetRateIsPacedAndExtendsTheTimeout) {
+  LAB_SKIP_UNLESS_ROOT("network namespaces (tests/lab)");
+  auto lab = lab::Lab::Up(OneNic());
+  ASSERT_TRUE(lab.ok()) << lab.status();
+  const RunOutcome run = RunSweep(
+      lab->HostExec(SweepArgv({"--target", "10.77.0.16/28", "--rate", "10", "--format", "json", "--quiet", "50ms"})));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string json = JsonLine(run.output);
+  EXPECT_EQ(SumCounter(json, "probes_sent"), 56u) << json;
+  const std::uint64_t elapsed_ms = SumCounter(json, "elapsed_ms");
+  EXPECT_GE(elapsed_ms, 5400u) << "55 gaps at 10/s: " << json;
+  EXPECT_LT(elapsed_ms, 9000u) << json;
+}
+
 // Usage errors: run in a fresh empty namespace (`unshare -n`), so even a
 // flag-parsing bug could not send anything on the host's interfaces.
 INSTANTIATE_TEST_SUITE_P(Backends, SweepLabTest, ::testing::Values("epoll", "uring"),
