@@ -39,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-tests/lab/lab.sh up --name "$lab" --nics 1 >/dev/null
+tests/lab/lab.sh up --name "$lab" --nics 1 --family v4 >/dev/null  # IPv4 figures, comparable run to run
 # The rate limit is per source and second; the sweeps follow each other closely.
 tests/lab/lab.sh exec --name "$lab" cam0 -- "$swarm" --cameras "$cameras" --mode spec \
   --hello=false --bye=false --rate-limit 0 --exit-after 600s 2>/dev/null &

@@ -84,7 +84,7 @@ start_swarms() {
 
 for nics in $nics_list; do
   lab=storm$$x$nics
-  tests/lab/lab.sh up --name "$lab" --nics "$nics" >/dev/null
+  tests/lab/lab.sh up --name "$lab" --nics "$nics" --family v4 >/dev/null  # the raw drain reads IPv4
   ifaces=$(seq -s, -f 'n%g' 0 $((nics - 1)))
   drain_ifaces=()
   for ((i = 0; i < nics; i++)); do drain_ifaces+=(--iface "n$i"); done

@@ -94,13 +94,16 @@ std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
                                      std::span<const std::string> source_addresses) {
   if (xaddrs.empty()) return std::nullopt;
   int best_rank = kUnreadable + 1;
+  bool best_is_v6 = true;
   std::string best;
   for (const std::string& xaddr : xaddrs) {
     const std::optional<UrlHost> host = ParseUrlHost(xaddr);
     int rank = kUnreadable;
+    bool is_v6 = false;
     std::string chosen = xaddr;
     if (host.has_value()) {
       const std::optional<net::IpAddress> ip = net::IpAddress::Parse(host->host);
+      is_v6 = ip.has_value() && ip->family() == net::Family::kIPv6;
       if (!ip.has_value()) {
         rank = kRoutable;  // a DNS name
       } else if (ip->IsLoopback()) {
@@ -125,8 +128,11 @@ std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
         }
       }
     }
-    if (rank < best_rank) {
+    // The family breaks ties among usable addresses only: a 169.254 host is
+    // no better than an fe80 one (an interface may have only IPv6).
+    if (rank < best_rank || (rank == best_rank && rank <= kRoutable && best_is_v6 && !is_v6)) {
       best_rank = rank;
+      best_is_v6 = is_v6;
       best = std::move(chosen);
     }
   }

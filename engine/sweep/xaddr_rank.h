@@ -15,7 +15,10 @@
 //      1), so it gets the zone of the first interface the device answered
 //      on, percent-encoded as RFC 6874 says: "http://[fe80::1%25n0]/...";
 //   4. loopback; 5. a URL whose host cannot be read.
-// Ties keep the device's own order. Pure: no sockets, no DNS.
+// Ties in 0-2 prefer an IPv4 host to an IPv6 one (what clients handle most widely;
+// and a dual-stack device's XAddrs, merged from both families' replies, are
+// listed in whichever order they arrived), then keep the device's order.
+// Pure: no sockets, no DNS.
 
 #ifndef ONVIF_ENGINE_SWEEP_XADDR_RANK_H_
 #define ONVIF_ENGINE_SWEEP_XADDR_RANK_H_

@@ -54,6 +54,14 @@ TEST(BestXAddrTest, TiesKeepTheDevicesOrder) {
   EXPECT_EQ(BestXAddr({"https://10.77.0.2/", "http://10.77.0.2/"}, kN0, {}), "https://10.77.0.2/");
 }
 
+TEST(BestXAddrTest, TiesPreferIpv4WhicheverFamilyAnsweredFirst) {
+  const std::vector<ArrivalInterface> dual = {{"n0", {Addr("10.77.0.1", 24), Addr("fd77::1", 64)}}};
+  EXPECT_EQ(BestXAddr({"http://[fd77::2]/x", "http://10.77.0.2/x"}, dual, {}), "http://10.77.0.2/x");
+  EXPECT_EQ(BestXAddr({"http://10.77.0.2/x", "http://[fd77::2]/x"}, dual, {}), "http://10.77.0.2/x");
+  // A better rank still wins over the family.
+  EXPECT_EQ(BestXAddr({"http://192.0.2.9/x", "http://[fd77::2]/x"}, dual, {}), "http://[fd77::2]/x");
+}
+
 TEST(BestXAddrTest, LinkLocalIpv6GetsTheArrivalZone) {
   EXPECT_EQ(BestXAddr({"http://[fe80::2]/onvif/device_service"}, kN0, {}),
             "http://[fe80::2%25n0]/onvif/device_service");
