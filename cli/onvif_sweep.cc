@@ -95,6 +95,10 @@ ABSL_FLAG(std::string, format, "table",
 ABSL_FLAG(int64_t, expect, -1,
           "Exit 3 when fewer than this many devices are found (load tests). -1: off.");
 ABSL_FLAG(uint64_t, seed, 0, "Seed for the schedule and MessageIDs (0: random).");
+ABSL_FLAG(bool, listen, true,
+          "Also listen on port 3702 of every swept interface for the ProbeMatches some cameras "
+          "wrongly multicast to the group instead of answering the prober (--listen=false: "
+          "only the probe sockets).");
 ABSL_FLAG(bool, watch, false,
           "Watch instead of sweeping once: listen for Hello/Bye on port 3702 of every chosen "
           "interface, re-probe every --reprobe, and stream NDJSON events as devices come, "
@@ -116,9 +120,10 @@ namespace {
 constexpr int kExitBadUsage = 2;
 constexpr int kExitShortfall = 3;
 
-constexpr const char* kFlagNames[] = {"iface",   "exclude", "family",  "target",  "rate",     "types",  "scopes",
-                                      "filter",  "timeout", "quiet",   "repeat",  "rcvbuf",   "threads", "backend",
-                                      "format",  "expect",  "seed",    "watch",   "duration", "reprobe", "expire"};
+constexpr const char* kFlagNames[] = {
+    "iface",  "exclude", "family", "target", "rate",  "types",    "scopes",  "filter", "timeout",
+    "quiet",  "repeat",  "rcvbuf", "threads", "backend", "format", "expect", "seed", "listen",
+    "watch",  "duration", "reprobe", "expire"};
 
 std::string Usage() {
   std::string out =
@@ -254,7 +259,7 @@ bool Given(const std::vector<std::string>& given, std::string_view name) {
 
 // --watch: events as they happen, a summary at the end.
 int Watch(sweep::SweepOptions sweep_options, const std::vector<std::string>& given) {
-  for (const char* name : {"timeout", "quiet", "expect", "threads", "target", "rate"}) {
+  for (const char* name : {"timeout", "quiet", "expect", "threads", "target", "rate", "listen"}) {
     if (Given(given, name)) UsageError(absl::StrCat("--", name, " applies to a one-time sweep, not to --watch"));
   }
   if (Given(given, "format") && absl::GetFlag(FLAGS_format) != "ndjson") {
@@ -377,6 +382,7 @@ int Main(int argc, char** argv) {
   const int64_t expect = absl::GetFlag(FLAGS_expect);
   if (expect < -1) UsageError("--expect must be >= 0 (or -1 for off)");
   options.seed = absl::GetFlag(FLAGS_seed);
+  options.listen = absl::GetFlag(FLAGS_listen);
   if (absl::GetFlag(FLAGS_watch)) return Watch(std::move(options), given);
   for (const char* name : {"duration", "reprobe", "expire"}) {
     if (Given(given, name)) UsageError(absl::StrCat("--", name, " needs --watch"));

@@ -76,6 +76,7 @@ void WriteInterfaceStats(base::JsonWriter& json, const std::vector<InterfaceStat
       json.BeginObject();
       json.KeyString("family", net::FamilyName(socket.family));
       json.KeyString("address", socket.address);
+      if (!socket.listener.empty()) json.KeyString("listener", socket.listener);
       json.KeyUint("probes", socket.counters.probes_sent);
       json.KeyUint("received", socket.counters.datagrams);
       json.EndObject();

@@ -64,9 +64,12 @@ struct InterfaceCounters {
 };
 
 // One probe socket of an interface: an interface has one per family swept.
+// One family's probe socket on an interface; its listener's (SweepOptions::
+// listen) counters are added in.
 struct SocketStats {
   net::Family family = net::Family::kIPv4;
   std::string address;  // "10.77.0.1:40000", "[fe80::1%n0]:40001"
+  std::string listener;  // "0.0.0.0:3702", "[::]:3702"; empty without one
   std::int64_t rcvbuf = 0;
   InterfaceCounters counters;
 };

@@ -72,6 +72,10 @@ struct Sweeper::Socket {
   std::uint64_t resolves_sent = 0;
   std::uint64_t send_errors = 0;
   io::SocketCounters loop_counters;
+  // A listener on port 3702 (SweepOptions::listen): sends nothing; what a
+  // ProbeMatch heard on it needs (a Resolve) goes out of `sender`, the probe
+  // socket of its interface and family.
+  Socket* sender = nullptr;
 };
 
 // Directed Probes: owned by the worker of the unicast interface (its timers
@@ -218,6 +222,15 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
               ? *net::IpAddress::Parse(net::kWsdIpv4Group)
               : net::IpAddress::V6(net::IpAddress::Parse(net::kWsdIpv6Group)->v6(), listed_iface.ifindex);
       socket.group_length = net::SocketAddress(group, net::kWsdPort).ToSockaddr(socket.group);
+      if (!opts.listen) continue;
+      absl::StatusOr<net::BoundSocket> listener = net::OpenListenerSocket(listed_iface, family, socket_options, sys);
+      if (!listener.ok()) {
+        sweeper->warnings_.push_back(absl::StrCat(listed_iface.name, ": no ", net::FamilyName(family),
+                                                  " listener for multicast ProbeMatches: ",
+                                                  listener.status().message()));
+        continue;
+      }
+      add_socket(*entry, family, *std::move(listener)).sender = &socket;
     }
     if (entry->sockets.empty()) continue;
     entry->index = static_cast<unsigned>(sweeper->interfaces_.size());
@@ -278,8 +291,10 @@ void Sweeper::SendResolves(Worker& worker) {
   net::OsSysCalls& sys = options_.sys != nullptr ? *options_.sys : net::RealSysCalls();
   const absl::Time start = absl::FromUnixNanos(shared_->start_ns.load());
   for (ResolveRequest& request : worker.pipeline->TakeResolveRequests()) {
-    // The socket the ProbeMatch came in on: the same link and family.
-    Socket& socket = *sockets_[request.socket];
+    // The socket the ProbeMatch came in on (for a listener, the probe socket
+    // beside it): the same link and family.
+    Socket& arrival = *sockets_[request.socket];
+    Socket& socket = arrival.sender != nullptr ? *arrival.sender : arrival;
     std::string id = wsd::NewMessageId();
     auto bytes = std::make_shared<const std::string>(wsd::BuildResolve(id, request.endpoint));
     worker.pipeline->ExpectResolveMatches(std::move(id));
@@ -501,23 +516,35 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
   for (const auto& iface : interfaces_) {
     InterfaceStats stats;
     stats.name = iface->name;
+    std::vector<const Socket*> entry_of;  // the probe socket of each stats.sockets entry
     for (const Socket* socket : iface->sockets) {
+      InterfaceCounters socket_counters = counters[socket->tag];
+      socket_counters.probes_sent = socket->probes_sent;
+      socket_counters.resolves_sent = socket->resolves_sent;
+      socket_counters.send_errors = socket->send_errors;
+      socket_counters.kernel_drops = socket->loop_counters.kernel_drops;
+      stats.counters += socket_counters;
+      if (socket->sender != nullptr) {
+        // A listener: its figures join those of its probe socket.
+        const auto at = std::find(entry_of.begin(), entry_of.end(), socket->sender);
+        if (at == entry_of.end()) continue;
+        SocketStats& entry = stats.sockets[static_cast<std::size_t>(at - entry_of.begin())];
+        entry.counters += socket_counters;
+        entry.listener = net::DisplayString(socket->socket.local);
+        continue;
+      }
       SocketStats socket_stats;
       socket_stats.family = socket->family;
       socket_stats.address = net::DisplayString(socket->socket.local);
       socket_stats.rcvbuf = socket->socket.rcvbuf_bytes;
-      socket_stats.counters = counters[socket->tag];
-      socket_stats.counters.probes_sent = socket->probes_sent;
-      socket_stats.counters.resolves_sent = socket->resolves_sent;
-      socket_stats.counters.send_errors = socket->send_errors;
-      socket_stats.counters.kernel_drops = socket->loop_counters.kernel_drops;
-      stats.counters += socket_stats.counters;
+      socket_stats.counters = socket_counters;
       if (stats.sockets.empty()) {
         stats.address = socket_stats.address;
         stats.rcvbuf = socket_stats.rcvbuf;
       }
       stats.rcvbuf = std::min(stats.rcvbuf, socket_stats.rcvbuf);
       stats.sockets.push_back(std::move(socket_stats));
+      entry_of.push_back(socket);
     }
     result.stats.interfaces.push_back(std::move(stats));
   }

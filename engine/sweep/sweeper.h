@@ -21,6 +21,11 @@
 //   ignore a repeated MessageID, WS-Discovery 2005/04 section 3.1.2;
 //   retransmissions of one Probe keep their ID). Every variant follows the
 //   same schedule.
+//   Beside each probe socket (unless `listen` is off) a listener
+//   (net::OpenListenerSocket: *:3702 joined to the group on that interface
+//   only): it sends nothing and catches the ProbeMatches some cameras
+//   multicast to the group instead of answering the prober; they go through
+//   the same pipeline (RelatesTo must name one of our Probes).
 //   Sockets and interfaces: a socket's tag (dense) is its loop tag and its
 //   counter index; its interface's index (dense) is the seen-table interface
 //   bit. So a camera answering over IPv4 and IPv6 on one NIC is one device
@@ -84,6 +89,11 @@ struct SweepOptions {
   std::vector<std::string> scopes;  // Probe Scopes (MatchBy rfc3986, the default)
   // Multicast Probes on the selected interfaces. false: only directed Probes.
   bool multicast = true;
+  // Also listen on port 3702 of every swept interface and family (joined to
+  // the group there) for the ProbeMatches some cameras wrongly multicast to
+  // the group instead of sending them back to the prober. A listener that
+  // cannot be opened (3702 held without SO_REUSEADDR) is a warning only.
+  bool listen = true;
   // Directed Probes (targets.h): every variant unicast to port 3702 of each
   // address, paced at target_rate Probes per second (all targets together),
   // sent twice (SOAP-over-UDP unicast: one retransmission rand[50, 250] ms

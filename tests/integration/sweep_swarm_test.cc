@@ -648,7 +648,7 @@ TEST_P(SweepSwarmTest, QuirkyCamerasYieldTheRightDeviceList) {
   ASSERT_NO_FATAL_FAILURE(Up(options));
   const std::string xaddr = "http://" + lab::Lab::CamAddress(0) + ":80/onvif/device_service";
   for (const std::string quirks : {"soap11", "prefixes", "soap11,prefixes", "echo-message-id", "oversize",
-                                   "duplicate-epr"}) {
+                                   "duplicate-epr", "multicast-reply"}) {
     SCOPED_TRACE(quirks);
     ASSERT_NO_FATAL_FAILURE(StartSwarm(0, {"--cameras", std::to_string(kCameras), "--seed", "13", "--quirks",
                                            quirks, "--rate-limit", "0"}));
@@ -684,6 +684,27 @@ TEST_P(SweepSwarmTest, QuirkyCamerasYieldTheRightDeviceList) {
 // replies are lost: 0.2^4 = 0.16%, so >= 99.5% found (2000 cameras: about 3
 // missed, >= 11 missed has a probability near 2e-4). A single send finds
 // about 80%. One Probe variant (--types), so the schedule alone is measured.
+// Cameras that multicast their ProbeMatches to the group are heard only by
+// the sweep's listener on 3702: without it they are missed.
+TEST_P(SweepSwarmTest, MulticastRepliesNeedTheListener) {
+  constexpr std::uint32_t kCameras = 100;
+  lab::LabOptions options;
+  options.nics = 1;
+  ASSERT_NO_FATAL_FAILURE(Up(options));
+  for (const bool listen : {true, false}) {
+    SCOPED_TRACE(listen ? "--listen" : "--listen=false");
+    ASSERT_NO_FATAL_FAILURE(StartSwarm(0, {"--cameras", std::to_string(kCameras), "--seed", "21", "--quirks",
+                                           "multicast-reply", "--rate-limit", "0"}));
+    SweepOutput out;
+    ASSERT_NO_FATAL_FAILURE(Sweep({"--iface", "n0", "--types", "dn:NetworkVideoTransmitter", "--repeat", "1",
+                                   listen ? "--listen=true" : "--listen=false"},
+                                  out));
+    StopSwarms();
+    EXPECT_EQ(out.devices.size(), listen ? kCameras : 0u) << out.Summary();
+    EXPECT_EQ(out.Sum(&IfaceStats::datagrams), listen ? kCameras : 0) << out.Summary();
+  }
+}
+
 TEST_P(SweepSwarmTest, LossyCameraSideDefaultScheduleFindsAlmostAllSingleSendFewer) {
   constexpr std::int64_t kCameras = 2000;
   lab::LabOptions options;

@@ -83,9 +83,9 @@ struct WatchOutput {
     }
     return out;
   }
-  std::size_t Count(std::string_view event) const {
+  std::size_t Count(std::string_view event, std::string_view via = "") const {
     std::size_t n = 0;
-    for (const Event& e : events) n += e.event == event;
+    for (const Event& e : events) n += e.event == event && (via.empty() || e.via == via);
     return n;
   }
   std::int64_t Summary(std::string_view key) const {
@@ -133,7 +133,7 @@ class WatchTest : public ::testing::TestWithParam<const char*> {
 
   // Starts a swarm of kCameras with `seed` and `args`, waits until it serves.
   void StartSwarm(std::uint64_t seed, std::vector<std::string> args) {
-    std::vector<std::string> argv = {kSwarmBinary, "--iface", lab_->CamNic(0), "--cameras", absl::StrCat(kCameras),
+    std::vector<std::string> argv = {kSwarmBinary, "--iface", lab_->CamNic(0), "--cameras", absl::StrCat(swarm_cameras_),
                                      "--seed", absl::StrCat(seed), "--rate_limit", "0", "--exit-after", "120s"};
     argv.insert(argv.end(), args.begin(), args.end());
     swarm_ = std::make_unique<SwarmProcess>();
@@ -142,12 +142,17 @@ class WatchTest : public ::testing::TestWithParam<const char*> {
     ASSERT_TRUE(ready.ok()) << ready;
   }
 
-  // SIGTERM (a Bye for every camera unless --nobye), waits for the exit.
-  void StopSwarm() {
+  // SIGTERM (a Bye for every camera unless --nobye), waits for the exit;
+  // returns what the swarm printed on stdout (its --stats, when asked for).
+  std::string StopSwarm() {
     absl::StatusOr<int> code = swarm_->Finish(SIGTERM, 30'000);
-    ASSERT_TRUE(code.ok()) << code.status();
-    EXPECT_EQ(*code, 0) << swarm_->err();
+    EXPECT_TRUE(code.ok()) << code.status();
+    if (code.ok()) {
+      EXPECT_EQ(*code, 0) << swarm_->err();
+    }
+    std::string out = swarm_->out();
     swarm_.reset();
+    return out;
   }
 
   // SIGTERM to the watch; reads every event and the summary line.
@@ -197,6 +202,7 @@ class WatchTest : public ::testing::TestWithParam<const char*> {
   std::optional<lab::Lab> lab_;
   std::unique_ptr<SwarmProcess> watch_;
   std::unique_ptr<SwarmProcess> swarm_;
+  std::uint32_t swarm_cameras_ = kCameras;
 };
 
 TEST_P(WatchTest, TwoHundredHellosAndByes) {
@@ -315,6 +321,45 @@ TEST_P(WatchTest, HellosOfOtherDeviceTypesAreNotReported) {
   EXPECT_TRUE(out.events.empty()) << out.events.size() << " events, first " << out.events[0].endpoint;
   EXPECT_EQ(out.Summary("hellos"), kCameras);
   EXPECT_EQ(out.Summary("filtered"), kCameras);
+}
+
+TEST_P(WatchTest, MulticastProbeMatchesAreHeardOnTheListener) {
+  ASSERT_NO_FATAL_FAILURE(Up());
+  StartSwarm(23, {"--quirks", "multicast-reply", "--nohello", "--nobye"});
+  StartWatch({"--reprobe", "inf"});
+  Settle(2500);
+  StopSwarm();
+  WatchOutput out;
+  StopWatch(out);
+  EXPECT_EQ(out.Endpoints("found", "probe"), Cameras(23, kCameras));
+  EXPECT_EQ(out.events.size(), kCameras);
+}
+
+TEST_P(WatchTest, ChurnIsReportedEventForEvent) {
+  // 50 cameras, 40 churn events a second for 3 s: every Bye is a "gone",
+  // every rejoin (Hello, higher InstanceId) a "found", every metadata bump
+  // (Hello, same instance, higher MetadataVersion) an "updated".
+  ASSERT_NO_FATAL_FAILURE(Up());
+  StartWatch({"--reprobe", "inf"});
+  Settle(1500);
+  swarm_cameras_ = 50;
+  StartSwarm(29, {"--churn", "40", "--nobye", "--stats"});
+  Settle(3000);
+  const std::string stats_text = StopSwarm();
+  Settle(500);
+  WatchOutput out;
+  StopWatch(out);
+  absl::StatusOr<Json> stats = ReadJson(stats_text);
+  ASSERT_TRUE(stats.ok()) << stats.status() << ": " << stats_text;
+  const std::int64_t byes = stats->IntAt("churn_byes");
+  const std::int64_t rejoins = stats->IntAt("churn_hellos");
+  const std::int64_t updates = stats->IntAt("churn_updates");
+  ASSERT_GT(byes + rejoins + updates, 60) << stats_text;
+  EXPECT_EQ(static_cast<std::int64_t>(out.Count("gone", "bye")), byes);
+  EXPECT_EQ(static_cast<std::int64_t>(out.Count("found", "hello")), 50 + rejoins);
+  EXPECT_EQ(static_cast<std::int64_t>(out.Count("updated", "hello")), updates);
+  EXPECT_EQ(out.Summary("devices"), 50 - stats->IntAt("away")) << stats_text;
+  EXPECT_EQ(out.Summary("stale"), 0);
 }
 
 TEST_P(WatchTest, Ipv6OnlySegmentHellosAndByes) {
