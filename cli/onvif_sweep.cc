@@ -82,7 +82,8 @@ ABSL_FLAG(int32_t, repeat, 4,
           "rand[50,250] ms apart, doubling to 500 ms), 1..16.");
 ABSL_FLAG(int64_t, rcvbuf, onvif::net::kDefaultRcvbufBytes,
           "Receive buffer per probe socket in bytes (SO_RCVBUFFORCE when root), sized to "
-          "hold a 10,000-camera reply storm; 0 keeps the kernel default.");
+          "hold a 100,000-camera reply storm on one NIC (a limit: memory is used only while "
+          "replies wait); 0 keeps the kernel default.");
 ABSL_FLAG(int32_t, threads, 0,
           "Worker threads; interfaces are split among them. 0: min(cores, interfaces).");
 ABSL_FLAG(std::string, backend, "auto",

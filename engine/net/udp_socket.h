@@ -58,14 +58,16 @@
 
 namespace onvif::net {
 
-// 32 MiB requested (the kernel accounts twice that; udp_mem still caps UDP
-// as a whole). Measured on veth: a 10,000-camera storm of ~1.2 KB replies
-// overflowed 8 MiB after 9,102 replies whenever the sweep got no CPU while
-// the ~20 ms burst arrived (a busy 2-core host lost 550-2,700), and with the
-// two default Probe variants every camera answers twice: 16 MiB lost 252 of
-// 20,000. 32 MiB holds ~36,000 replies. The 212992 B kernel default holds
-// ~92. Memory is taken only while replies wait to be read.
-inline constexpr int kDefaultRcvbufBytes = 32 << 20;
+// 128 MiB requested (the kernel accounts twice that; udp_mem still caps UDP
+// as a whole). It is a limit, not an allocation: memory is taken only while
+// replies wait to be read. Measured on veth (docs/performance.md): a storm
+// arrives faster than a sweep reads (~500k replies/s sent, ~190k/s read),
+// so the buffer must hold the backlog. 8 MiB overflowed at ~9,100 of a
+// 10,000-camera storm when the sweep got no CPU during the burst; 32 MiB
+// (~36,000 replies) lost about half of a 100,000-camera storm on one NIC,
+// 64 MiB 15-20%; 128 MiB found all 100,000 with no kernel drop. The 212992 B
+// kernel default holds ~92.
+inline constexpr int kDefaultRcvbufBytes = 128 << 20;
 
 struct SocketOptions {
   // Requested SO_RCVBUF in bytes; 0 leaves the kernel default. Tried with
@@ -101,7 +103,7 @@ struct BoundSocket {
   unsigned ifindex = 0;
   SocketAddress local;  // getsockname: the ephemeral port is filled in
   // SO_RCVBUF as getsockopt reports it (the kernel doubles the request for
-  // its bookkeeping, so 32 MiB requested reads back as 64 MiB when forced).
+  // its bookkeeping, so 128 MiB requested reads back as 256 MiB when forced).
   int rcvbuf_bytes = 0;
   bool rcvbuf_forced = false;  // SO_RCVBUFFORCE was accepted
 };
