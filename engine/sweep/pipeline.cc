@@ -45,8 +45,10 @@ std::uint64_t PeerFingerprint(const net::SocketAddress& peer) {
 }
 
 void ReplyPipeline::Process(const io::Datagram& datagram) {
+  current_peer_ = datagram.peer;
   Process(datagram.text(), datagram.truncated, datagram.socket_tag, PeerFingerprint(datagram.peer),
           [this, &datagram] { return PeerText(datagram.peer, InterfaceOf(datagram.socket_tag)); });
+  current_peer_ = {};
 }
 
 std::string ReplyPipeline::PeerText(const net::SocketAddress& peer, unsigned interface_index) const {
@@ -201,7 +203,7 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned s
               BestXAddr(device.xaddrs, {&options_.arrival_interfaces[interface_index], 1}, {&ip, 1});
         }
         if (is_new && device.xaddrs.empty()) {
-          resolve_requests_.push_back({device.endpoint, interface_index, socket});
+          resolve_requests_.push_back({device.endpoint, interface_index, socket, current_peer_});
         }
         (void)store_.Describe(outcome.slot, std::move(device), peer_fingerprint, [&ip] { return ip; });
         break;

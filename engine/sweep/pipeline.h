@@ -131,6 +131,9 @@ struct ResolveRequest {
   std::string endpoint;
   unsigned interface_index = 0;
   unsigned socket = 0;
+  // Who answered: a device found by a directed (unicast) Probe is Resolved
+  // at its own address, since no group reaches it. Empty when unknown.
+  net::SocketAddress peer;
 };
 
 class ReplyPipeline {
@@ -180,6 +183,7 @@ class ReplyPipeline {
   absl::flat_hash_map<std::string, unsigned> variant_of_message_id_;
   absl::flat_hash_set<std::string> resolve_ids_;
   std::vector<ResolveRequest> resolve_requests_;
+  net::SocketAddress current_peer_;  // of the datagram being processed; empty when unknown
   wsd::Scanner scanner_;
   std::vector<InterfaceCounters> counters_;
   // Decode scratch; each holds any field (a field lies inside one datagram).

@@ -298,10 +298,16 @@ void Sweeper::SendResolves(Worker& worker) {
     std::string id = wsd::NewMessageId();
     auto bytes = std::make_shared<const std::string>(wsd::BuildResolve(id, request.endpoint));
     worker.pipeline->ExpectResolveMatches(std::move(id));
-    auto send = [this, &sys, &socket, bytes, start] {
-      const net::SysCallResult sent =
-          sys.SendTo(socket.socket.fd.get(), bytes->data(), bytes->size(), 0,
-                     reinterpret_cast<const sockaddr*>(&socket.group), socket.group_length);
+    // The group of the link; for the directed-Probe socket (no group), the
+    // device's own port 3702 (WS-Discovery: a Resolve may be sent unicast).
+    auto to = std::make_shared<sockaddr_storage>(socket.group);
+    socklen_t to_length = socket.group_length;
+    if (to_length == 0 && !request.peer.empty()) {
+      to_length = net::SocketAddress(request.peer.ip(), net::kWsdPort).ToSockaddr(*to);
+    }
+    auto send = [this, &sys, &socket, bytes, start, to, to_length] {
+      const net::SysCallResult sent = sys.SendTo(socket.socket.fd.get(), bytes->data(), bytes->size(), 0,
+                                                 reinterpret_cast<const sockaddr*>(to.get()), to_length);
       ++(sent.ok() ? socket.resolves_sent : socket.send_errors);
       RaiseTo(shared_->last_resolve_ms, absl::ToInt64Milliseconds(absl::Now() - start));
     };

@@ -684,6 +684,32 @@ TEST_P(SweepSwarmTest, QuirkyCamerasYieldTheRightDeviceList) {
 // replies are lost: 0.2^4 = 0.16%, so >= 99.5% found (2000 cameras: about 3
 // missed, >= 11 missed has a probability near 2e-4). A single send finds
 // about 80%. One Probe variant (--types), so the schedule alone is measured.
+// A camera found by a directed Probe without XAddrs is Resolved at its own
+// address (no group reaches it: the multicast route is gone).
+TEST_P(SweepSwarmTest, UnicastTargetsWithoutXAddrsAreResolvedAtTheirAddress) {
+  constexpr std::int64_t kCameras = 50;
+  lab::LabOptions options;
+  options.nics = 1;
+  options.addresses_per_nic = kCameras;
+  ASSERT_NO_FATAL_FAILURE(Up(options));
+  ASSERT_TRUE(lab::RunChecked({"ip", "-n", lab_->HostNamespace(), "route", "del", "224.0.0.0/4"}).ok());
+  ASSERT_NO_FATAL_FAILURE(StartSwarm(0, {"--cameras", std::to_string(kCameras), "--seed", "31", "--addresses",
+                                         "10.100.0.0/16", "--quirks", "no-xaddrs", "--rate-limit", "0"}));
+  SweepOutput out;
+  ASSERT_NO_FATAL_FAILURE(Sweep({"--target", "10.100.0.0/26", "--types", "dn:NetworkVideoTransmitter"}, out));
+  const std::vector<Json> swarm_stats = StopSwarms();
+  EXPECT_EQ(static_cast<std::int64_t>(out.devices.size()), kCameras) << out.Summary();
+  ExpectEveryDevice(out, [&](const Device& d) -> std::string {
+    if (d.xaddrs.empty()) return "not resolved";
+    if (d.best_xaddr.empty()) return "no best_xaddr";
+    return "";
+  });
+  EXPECT_EQ(out.unresolved, 0) << out.Summary();
+  EXPECT_EQ(out.Sum(&IfaceStats::resolved), kCameras) << out.Summary();
+  ASSERT_EQ(swarm_stats.size(), 1u);
+  EXPECT_GE(Stat(swarm_stats[0], "resolves_answered"), kCameras);
+}
+
 // Cameras that multicast their ProbeMatches to the group are heard only by
 // the sweep's listener on 3702: without it they are missed.
 TEST_P(SweepSwarmTest, MulticastRepliesNeedTheListener) {
