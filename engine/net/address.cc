@@ -149,4 +149,9 @@ std::string SocketAddress::ToStringWithZone(std::string_view zone) const {
   return absl::StrCat("[", ip().ToStringWithZone(zone), "]:", port_);
 }
 
+SocketAddress WsdGroup(Family family, std::uint32_t ifindex) {
+  if (family == Family::kIPv4) return SocketAddress(*IpAddress::Parse(kWsdIpv4Group), kWsdPort);
+  return SocketAddress(IpAddress::V6(IpAddress::Parse(kWsdIpv6Group)->v6(), ifindex), kWsdPort);
+}
+
 }  // namespace onvif::net

@@ -135,6 +135,10 @@ static_assert(sizeof(SocketAddress) == 24, "SocketAddress must stay compact: it 
 static_assert(std::is_trivially_copyable_v<SocketAddress>,
               "SocketAddress is copied per datagram and must stay a plain value");
 
+// The WS-Discovery group of a link, port 3702: 239.255.255.250, or FF02::C
+// with `ifindex` as its zone (link scope: the zone names the link).
+SocketAddress WsdGroup(Family family, std::uint32_t ifindex);
+
 }  // namespace onvif::net
 
 #endif  // ONVIF_ENGINE_NET_ADDRESS_H_

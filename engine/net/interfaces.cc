@@ -38,6 +38,12 @@ bool Contains(const std::vector<std::string>& names, const std::string& name) {
 
 }  // namespace
 
+std::vector<InterfaceAddress> Interface::AllAddresses() const {
+  std::vector<InterfaceAddress> all = ipv4;
+  all.insert(all.end(), ipv6.begin(), ipv6.end());
+  return all;
+}
+
 std::optional<InterfaceAddress> Interface::PrimaryAddress(Family family) const {
   const auto& addresses = Addresses(family);
   if (addresses.empty()) return std::nullopt;

@@ -43,6 +43,8 @@ struct Interface {
   const std::vector<InterfaceAddress>& Addresses(Family family) const {
     return family == Family::kIPv4 ? ipv4 : ipv6;
   }
+  // IPv4 then IPv6.
+  std::vector<InterfaceAddress> AllAddresses() const;
   // The address a probe socket binds to: IPv4 the primary address; IPv6 the
   // link-local one (FF02::C replies come back to it), else the first.
   std::optional<InterfaceAddress> PrimaryAddress(Family family) const;

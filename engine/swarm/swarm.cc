@@ -99,13 +99,9 @@ std::int64_t MonotonicNs() {
 }
 
 // The discovery group of `family` on interface `ifindex`, port 3702
-// (announcements, multicast-reply): 239.255.255.250, or FF02::C with the
-// interface as its zone (link scope).
+// (announcements, multicast-reply).
 socklen_t Group(net::Family family, std::uint32_t ifindex, sockaddr_storage& out) {
-  const std::string_view text = family == net::Family::kIPv6 ? net::kWsdIpv6Group : net::kWsdIpv4Group;
-  const std::optional<net::IpAddress> group = net::IpAddress::Parse(text);
-  const net::IpAddress zoned = family == net::Family::kIPv6 ? net::IpAddress::V6(group->v6(), ifindex) : *group;
-  return net::SocketAddress(zoned, wsd::kPort).ToSockaddr(out);
+  return net::WsdGroup(family, ifindex).ToSockaddr(out);
 }
 
 std::string Ipv4ToString(in_addr address) {

@@ -202,8 +202,7 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
     auto entry = std::make_unique<Interface>();
     entry->name = listed_iface.name;
     entry->ifindex = listed_iface.ifindex;
-    entry->addresses = listed_iface.ipv4;
-    entry->addresses.insert(entry->addresses.end(), listed_iface.ipv6.begin(), listed_iface.ipv6.end());
+    entry->addresses = listed_iface.AllAddresses();
     for (const net::Family family : listed_iface.MulticastFamilies(opts.families)) {
       absl::StatusOr<net::BoundSocket> bound = net::OpenProbeSocket(listed_iface, family, socket_options, sys);
       if (!bound.ok()) {
@@ -216,12 +215,7 @@ absl::StatusOr<std::unique_ptr<Sweeper>> Sweeper::Create(SweepOptions options) {
         socket.probes.push_back(wsd::BuildProbe(socket.message_ids.back(),
                                                 wsd::ProbeSpec{.types = variant.types, .scopes = opts.scopes}));
       }
-      // FF02::C is link-scope: its zone (the ifindex) names the link.
-      const net::IpAddress group =
-          family == net::Family::kIPv4
-              ? *net::IpAddress::Parse(net::kWsdIpv4Group)
-              : net::IpAddress::V6(net::IpAddress::Parse(net::kWsdIpv6Group)->v6(), listed_iface.ifindex);
-      socket.group_length = net::SocketAddress(group, net::kWsdPort).ToSockaddr(socket.group);
+      socket.group_length = net::WsdGroup(family, listed_iface.ifindex).ToSockaddr(socket.group);
       if (!opts.listen) continue;
       absl::StatusOr<net::BoundSocket> listener = net::OpenListenerSocket(listed_iface, family, socket_options, sys);
       if (!listener.ok()) {

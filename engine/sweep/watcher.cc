@@ -330,8 +330,7 @@ absl::StatusOr<std::unique_ptr<Watcher>> Watcher::Create(WatchOptions options) {
     auto entry = std::make_unique<Interface>();
     entry->name = listed_iface.name;
     entry->ifindex = listed_iface.ifindex;
-    entry->addresses = listed_iface.ipv4;
-    entry->addresses.insert(entry->addresses.end(), listed_iface.ipv6.begin(), listed_iface.ipv6.end());
+    entry->addresses = listed_iface.AllAddresses();
     for (const net::Family family : listed_iface.MulticastFamilies(opts.sweep.families)) {
       absl::StatusOr<net::BoundSocket> probe = net::OpenProbeSocket(listed_iface, family, socket_options, sys);
       if (!probe.ok()) {
@@ -348,12 +347,7 @@ absl::StatusOr<std::unique_ptr<Watcher>> Watcher::Create(WatchOptions options) {
         watcher->warnings_.push_back(absl::StrCat(listed_iface.name, ": no ", net::FamilyName(family),
                                                   " Hello/Bye (probing only): ", listener.status().message()));
       }
-      // FF02::C is link-scope: its zone (the ifindex) names the link.
-      const net::IpAddress group =
-          family == net::Family::kIPv4
-              ? *net::IpAddress::Parse(net::kWsdIpv4Group)
-              : net::IpAddress::V6(net::IpAddress::Parse(net::kWsdIpv6Group)->v6(), listed_iface.ifindex);
-      socket.group_length = net::SocketAddress(group, net::kWsdPort).ToSockaddr(socket.group);
+      socket.group_length = net::WsdGroup(family, listed_iface.ifindex).ToSockaddr(socket.group);
     }
     if (entry->sockets.empty()) continue;
     entry->index = static_cast<unsigned>(watcher->interfaces_.size());

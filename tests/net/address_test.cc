@@ -121,5 +121,14 @@ TEST(SocketAddressTest, FromSockaddrRejectsShortAndForeignAddresses) {
             SocketAddress(Ip("2001:db8::9"), 3702));
 }
 
+TEST(WsdGroupTest, Ipv4GroupAndZonedIpv6Group) {
+  EXPECT_EQ(WsdGroup(Family::kIPv4, 7).ToString(), "239.255.255.250:3702");
+  const SocketAddress v6 = WsdGroup(Family::kIPv6, 7);
+  EXPECT_EQ(v6.af(), AF_INET6);
+  EXPECT_EQ(v6.scope_id(), 7u) << "FF02::C is link-scope: the zone names the link";
+  EXPECT_EQ(v6.port(), kWsdPort);
+  EXPECT_EQ(v6.ip(), IpAddress::V6(IpAddress::Parse("ff02::c")->v6(), 7));
+}
+
 }  // namespace
 }  // namespace onvif::net
