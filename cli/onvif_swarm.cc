@@ -124,7 +124,9 @@ void PrintHelp() {
   std::sort(mine.begin(), mine.end());
   for (auto& [name, flag] : mine) {
     std::replace(name.begin(), name.end(), '_', '-');  // accepted either way
-    std::printf("  --%s (default: %s)\n      %s\n", name.c_str(), flag->DefaultValue().c_str(),
+    // An empty default (lists, computed values) is explained in the help text.
+    const std::string value = flag->DefaultValue();
+    std::printf("  --%s%s\n      %s\n", name.c_str(), value.empty() ? "" : (" (default: " + value + ")").c_str(),
                 flag->Help().c_str());
   }
 }
