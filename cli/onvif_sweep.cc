@@ -130,15 +130,18 @@ std::string Usage() {
   std::string out =
       "Usage: onvif-sweep [FLAGS]\n"
       "Sends WS-Discovery Probes on every chosen interface at once and prints each ONVIF\n"
-      "device once, with the interfaces it answered on.\n\nFlags:\n";
+      "device once, with the interfaces it answered on; with --watch, keeps listening and\n"
+      "reports devices as they come, change and go.\n\nFlags:\n";
   for (const char* name : kFlagNames) {
     const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    absl::StrAppend(&out, "  --", name, " (default: ", flag->DefaultValue(), ")\n      ",
+    // An empty default (lists) is explained in the help text.
+    const std::string value = flag->DefaultValue();
+    absl::StrAppend(&out, "  --", name, value.empty() ? "" : absl::StrCat(" (default: ", value, ")"), "\n      ",
                     flag->Help(), "\n");
   }
   absl::StrAppend(&out,
                   "  --help\n      This text.\n\n"
-                  "Exit status: 0 after a sweep; 2 on bad flags or no usable interface;\n"
+                  "Exit status: 0 after a sweep or a watch; 2 on bad flags or no usable interface;\n"
                   "3 when --expect N was given and fewer were found; 1 if the sweep failed.\n");
   return out;
 }

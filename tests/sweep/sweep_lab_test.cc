@@ -335,7 +335,7 @@ TEST(SweepCliTest, HelpDocumentsEveryFlag) {
   EXPECT_EQ(run.exit_code, 0) << run.output;
   for (const char* flag : {"--iface", "--exclude", "--family", "--types", "--scopes", "--timeout", "--quiet",
                            "--repeat", "--rcvbuf", "--threads", "--backend", "--format",
-                           "--expect"}) {
+                           "--expect", "--listen", "--watch", "--duration", "--reprobe", "--expire"}) {
     EXPECT_NE(run.output.find(flag), std::string::npos) << flag;
   }
 }
