@@ -97,6 +97,11 @@ std::string DisplayString(const IpAddress& ip) {
   return ip.ToStringWithZone(ZoneName(ip.scope_id()));
 }
 
+std::string DisplayString(const IpAddress& ip, std::uint32_t ifindex, std::string_view name) {
+  if (ip.family() != Family::kIPv6 || ip.scope_id() == 0) return ip.ToString();
+  return ip.scope_id() == ifindex ? ip.ToStringWithZone(name) : DisplayString(ip);
+}
+
 std::string DisplayString(const SocketAddress& address) {
   if (address.af() != AF_INET6 || address.scope_id() == 0) return address.ToString();
   return address.ToStringWithZone(ZoneName(address.scope_id()));

@@ -73,6 +73,10 @@ std::optional<std::uint32_t> ZoneIndex(std::string_view zone);
 // with a zone (ZoneName), IpAddress::ToString otherwise.
 std::string DisplayString(const IpAddress& ip);
 std::string DisplayString(const SocketAddress& address);
+// DisplayString of a source address heard on interface (ifindex, name):
+// its zone is named without a syscall when it is that interface, the usual
+// case for a link-local source.
+std::string DisplayString(const IpAddress& ip, std::uint32_t ifindex, std::string_view name);
 
 struct InterfaceFilter {
   std::vector<std::string> include;  // --iface NAME (repeatable); empty = all eligible

@@ -59,7 +59,8 @@ void DeviceTracker::Rank(Record& record) {
 }
 
 DeviceTracker::Event DeviceTracker::Observe(const Observation& observation, std::int64_t now_ms,
-                                            absl::FunctionRef<DeviceInfo()> describe) {
+                                            absl::FunctionRef<DeviceInfo()> describe,
+                                            absl::FunctionRef<std::string()> peer_text) {
   const bool bye = observation.via == Via::kBye;
   auto it = records_.find(base::ToAbsl(observation.endpoint));
   const bool new_record = it == records_.end();
@@ -117,7 +118,12 @@ DeviceTracker::Event DeviceTracker::Observe(const Observation& observation, std:
 
   record.last_heard_ms = now_ms;
   AddIfMissing(record.device.interfaces, observation.interface_name);
-  AddIfMissing(record.device.addresses, observation.peer_ip);
+  if (observation.peer_fingerprint != 0 &&
+      std::find(record.address_fingerprints.begin(), record.address_fingerprints.end(),
+                observation.peer_fingerprint) == record.address_fingerprints.end()) {
+    record.address_fingerprints.push_back(observation.peer_fingerprint);
+    record.device.addresses.push_back(peer_text());
+  }
   AddIfMissing(record.device.answered, observation.answered);
   Change change = Change::kNone;
   if (!record.present) {

@@ -77,7 +77,9 @@ struct Observation {
   std::optional<SequencePosition> app_sequence;
   std::optional<std::uint64_t> metadata_version;
   std::string_view interface_name;  // where it arrived
-  std::string_view peer_ip;         // its source address
+  // Its source address, as a nonzero fingerprint (PeerFingerprint); the
+  // text is asked for only when the address is new to the device.
+  std::uint64_t peer_fingerprint = 0;
   std::string_view answered;        // the Probe variant a ProbeMatch answers; else empty
 };
 
@@ -108,9 +110,11 @@ class DeviceTracker {
   // Applies one message. `describe` builds the message's description of the
   // device (Types, Scopes, XAddrs, MetadataVersion); it is called only when
   // the record takes it (found, updated), so a repeat allocates nothing.
-  // `now_ms` is the watch's clock in milliseconds since it started.
-  Event Observe(const Observation& observation, std::int64_t now_ms,
-                absl::FunctionRef<DeviceInfo()> describe);
+  // `peer_text` gives the source address's text, called only when it is new
+  // to the device. `now_ms` is the watch's clock in milliseconds since it
+  // started.
+  Event Observe(const Observation& observation, std::int64_t now_ms, absl::FunctionRef<DeviceInfo()> describe,
+                absl::FunctionRef<std::string()> peer_text);
 
   // A ResolveMatch filled in the XAddrs of a present device that had none:
   // the updated record, or null when nothing changed.
@@ -135,6 +139,7 @@ class DeviceTracker {
     std::string sequence_id;
     std::uint64_t message_number = 0;
     std::int64_t last_heard_ms = 0;
+    std::vector<std::uint64_t> address_fingerprints;  // of device.addresses, in order
   };
   enum class Order { kFresh, kRestart, kDuplicate, kStale };
   static Order Compare(const Record& record, const SequencePosition& position, bool announcement);

@@ -52,15 +52,11 @@ void ReplyPipeline::Process(const io::Datagram& datagram) {
 }
 
 std::string ReplyPipeline::PeerText(const net::SocketAddress& peer, unsigned interface_index) const {
-  const net::IpAddress ip = peer.ip();
-  if (peer.scope_id() == 0) return ip.ToString();
-  // The usual case: a link-local source on the link of its probe socket.
-  if (interface_index < options_.interface_ifindexes.size() &&
-      options_.interface_ifindexes[interface_index] == peer.scope_id() &&
-      interface_index < options_.interface_names.size()) {
-    return ip.ToStringWithZone(options_.interface_names[interface_index]);
+  if (interface_index >= options_.interface_ifindexes.size() || interface_index >= options_.interface_names.size()) {
+    return net::DisplayString(peer.ip());
   }
-  return net::DisplayString(ip);  // e.g. a directed Probe to a link-local target
+  return net::DisplayString(peer.ip(), options_.interface_ifindexes[interface_index],
+                            options_.interface_names[interface_index]);
 }
 
 ReplyPipeline::ReplyPipeline(dedup::SeenTable& seen, DeviceStore& store, PipelineOptions options)
@@ -100,18 +96,7 @@ bool ReplyPipeline::PassesFilter(const wsd::Envelope& envelope, const wsd::Entry
     return false;
   }
   if (options_.filter_scopes.empty()) return true;
-  const std::string_view scopes = entry.scopes.Get({field_scratch_.get(), kScratchBytes});
-  for (const std::string& wanted : options_.filter_scopes) {
-    bool found = false;
-    for (std::string_view have : wsd::ListItems(scopes)) {
-      if (wsd::ScopeMatches(wsd::MatchRule::kRfc3986, wanted, have)) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return false;
-  }
-  return true;
+  return wsd::AllScopesMatch(options_.filter_scopes, entry.scopes.Get({field_scratch_.get(), kScratchBytes}));
 }
 
 DeviceInfo ReplyPipeline::CopyOut(const wsd::Envelope& envelope, const wsd::Entry& entry,

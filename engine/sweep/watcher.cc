@@ -15,6 +15,7 @@
 #include "engine/net/address.h"
 #include "engine/net/interfaces.h"
 #include "engine/net/udp_socket.h"
+#include "engine/sweep/pipeline.h"  // PeerFingerprint
 #include "engine/sweep/schedule.h"
 #include "engine/sweep/xaddr_rank.h"
 #include "engine/wsd/builder.h"
@@ -150,27 +151,19 @@ struct Watcher::Impl final : io::DatagramHandler {
       return false;
     }
     if (sweep.scopes.empty()) return true;
-    const std::string_view scopes = entry.scopes.present ? entry.scopes.Get({field_scratch.get(), kScratchBytes}) : "";
-    return std::all_of(sweep.scopes.begin(), sweep.scopes.end(), [&](const std::string& wanted) {
-      for (std::string_view have : wsd::ListItems(scopes)) {
-        if (wsd::ScopeMatches(wsd::MatchRule::kRfc3986, wanted, have)) return true;
-      }
-      return false;
-    });
+    return wsd::AllScopesMatch(sweep.scopes,
+                               entry.scopes.present ? entry.scopes.Get({field_scratch.get(), kScratchBytes}) : "");
   }
 
   void ObserveEntries(Via via, const wsd::Envelope& envelope, Interface& iface, const io::Datagram& datagram,
                       std::string_view answered) {
     InterfaceCounters& counters = iface.counters;
-    // A link-local source gets its zone: the interface it was heard on.
-    const net::IpAddress source = datagram.peer.ip();
-    const std::string peer_ip = datagram.peer.scope_id() == 0 ? source.ToString()
-                                : datagram.peer.scope_id() == iface.ifindex ? source.ToStringWithZone(iface.name)
-                                                                            : net::DisplayString(source);
     Observation observation;
     observation.via = via;
     observation.interface_name = iface.name;
-    observation.peer_ip = peer_ip;
+    observation.peer_fingerprint = PeerFingerprint(datagram.peer);
+    // A link-local source gets its zone: the interface it was heard on.
+    const auto peer_text = [&] { return net::DisplayString(datagram.peer.ip(), iface.ifindex, iface.name); };
     observation.answered = answered;
     if (envelope.app_sequence.has_value()) {
       const wsd::AppSequence& sequence = *envelope.app_sequence;
@@ -201,7 +194,7 @@ struct Watcher::Impl final : io::DatagramHandler {
         if (entry.xaddrs.present) device.xaddrs = Items(entry.xaddrs.Get(scratch));
         device.metadata_version = entry.metadata_version;
         return device;
-      });
+      }, peer_text);
       if (event.change == Change::kNone) {
         ++counters.duplicates;
       } else {

@@ -263,4 +263,18 @@ MatchResult ScopesMatch(std::string_view probe_scopes, std::string_view match_by
   return MatchResult::kMatch;
 }
 
+bool AllScopesMatch(std::span<const std::string> wanted, std::string_view device_scopes) {
+  for (const std::string& scope : wanted) {
+    bool found = false;
+    for (std::string_view have : ListItems(device_scopes)) {
+      if (ScopeMatches(MatchRule::kRfc3986, scope, have)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
 }  // namespace onvif::wsd

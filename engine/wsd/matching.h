@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "engine/wsd/builder.h"
@@ -66,6 +67,10 @@ bool TypesMatch(std::span<const QNameSpec> wanted_types, std::span<const QName> 
 // One probe scope against one device scope under `rule`. kUnknown and kNone
 // never match here (see ScopesMatch).
 bool ScopeMatches(MatchRule rule, std::string_view probe_scope, std::string_view device_scope);
+
+// A prober's own filter: every one of `wanted` (rfc3986) matches one of the
+// device's scopes (whitespace-separated, decoded). Empty `wanted` matches.
+bool AllScopesMatch(std::span<const std::string> wanted, std::string_view device_scopes);
 
 // The Probe's Scopes list (whitespace-separated, decoded; empty = no Scopes)
 // under its MatchBy, against the device's scopes.

@@ -283,5 +283,14 @@ TEST(ReadInterfacesTest, ZoneNamesAreThisNamespacesInterfaceNames) {
   EXPECT_EQ(global, "fd77:1::2");
 }
 
+TEST(DisplayStringTest, SourceHeardOnAKnownInterfaceNamesItsZone) {
+  const IpAddress link_local = IpAddress::V6(IpAddress::Parse("fe80::2")->v6(), 7);
+  EXPECT_EQ(DisplayString(link_local, 7, "n0"), "fe80::2%n0");
+  EXPECT_EQ(DisplayString(*IpAddress::Parse("10.0.0.2"), 7, "n0"), "10.0.0.2");
+  EXPECT_EQ(DisplayString(*IpAddress::Parse("fd77::2"), 7, "n0"), "fd77::2");
+  // Another interface's zone is looked up as DisplayString does.
+  EXPECT_EQ(DisplayString(link_local, 8, "n1"), DisplayString(link_local));
+}
+
 }  // namespace
 }  // namespace onvif::net

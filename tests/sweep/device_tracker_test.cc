@@ -27,18 +27,25 @@ Observation Message(Via via, std::uint64_t instance, std::uint64_t number,
   o.app_sequence = SequencePosition{instance, sequence, number};
   o.metadata_version = metadata_version;
   o.interface_name = "n0";
-  o.peer_ip = "10.0.0.2";
   return o;
 }
 
 class DeviceTrackerTest : public ::testing::Test {
  protected:
   // Observes and returns the change; counts describe() calls.
-  Change See(const Observation& o, std::int64_t now_ms = 0, std::vector<std::string> xaddrs = {"http://10.0.0.2/"}) {
-    const DeviceTracker::Event event = tracker.Observe(o, now_ms, [&] {
-      ++describes;
-      return Described(o.metadata_version, xaddrs);
-    });
+  Change See(Observation o, std::int64_t now_ms = 0, std::vector<std::string> xaddrs = {"http://10.0.0.2/"},
+             const std::string& peer = "10.0.0.2") {
+    o.peer_fingerprint = Fingerprint(peer);
+    const DeviceTracker::Event event = tracker.Observe(
+        o, now_ms,
+        [&] {
+          ++describes;
+          return Described(o.metadata_version, xaddrs);
+        },
+        [&] {
+          ++peer_texts;
+          return peer;
+        });
     if (event.change != Change::kNone) {
       EXPECT_EQ(event.via, o.via);
       EXPECT_NE(event.device, nullptr);
@@ -47,8 +54,11 @@ class DeviceTrackerTest : public ::testing::Test {
     return event.change;
   }
 
+  static std::uint64_t Fingerprint(const std::string& peer) { return std::hash<std::string>{}(peer) | 1; }
+
   DeviceTracker tracker{100, nullptr};
   int describes = 0;
+  int peer_texts = 0;
   DeviceInfo last;
 };
 
@@ -60,6 +70,7 @@ TEST_F(DeviceTrackerTest, HelloFindsThenRepeatsAreNotNews) {
   EXPECT_EQ(See(Message(Via::kProbe, 5, 2)), Change::kNone);
   EXPECT_EQ(See(Message(Via::kHello, 5, 3)), Change::kNone);
   EXPECT_EQ(describes, 1) << "a repeat must not build a description";
+  EXPECT_EQ(peer_texts, 1) << "nor the text of a known source address";
   EXPECT_EQ(tracker.present(), 1u);
   EXPECT_EQ(tracker.counters().found, 1u);
 }
@@ -174,9 +185,8 @@ TEST_F(DeviceTrackerTest, InterfacesAddressesAndVariantsMerge) {
   ASSERT_EQ(See(a), Change::kFound);
   Observation b = Message(Via::kProbe, 6, 2);
   b.interface_name = "n1";
-  b.peer_ip = "10.1.0.2";
   b.answered = "tds:Device";
-  EXPECT_EQ(See(b), Change::kNone);
+  EXPECT_EQ(See(b, 0, {"http://10.0.0.2/"}, "10.1.0.2"), Change::kNone);
   const std::vector<const DeviceInfo*> present = tracker.PresentDevices();
   ASSERT_EQ(present.size(), 1u);
   EXPECT_EQ(present[0]->interfaces, (std::vector<std::string>{"n0", "n1"}));
@@ -200,7 +210,8 @@ TEST_F(DeviceTrackerTest, RankerPicksBestXAddrOnChanges) {
   });
   const Observation hello = Message(Via::kHello, 6, 1);
   const DeviceTracker::Event event =
-      ranked.Observe(hello, 0, [] { return Described(1, {"http://169.254.1.1/", "http://10.0.0.2/"}); });
+      ranked.Observe(hello, 0, [] { return Described(1, {"http://169.254.1.1/", "http://10.0.0.2/"}); },
+                     [] { return std::string("10.0.0.2"); });
   ASSERT_EQ(event.change, Change::kFound);
   EXPECT_EQ(event.device->best_xaddr, "http://10.0.0.2/");
 }
@@ -211,7 +222,7 @@ TEST_F(DeviceTrackerTest, BoundedByMaxDevices) {
   for (const std::string& endpoint : endpoints) {
     Observation o = Message(Via::kHello, 1, 1);
     o.endpoint = endpoint;
-    (void)small.Observe(o, 0, [] { return Described(1); });
+    (void)small.Observe(o, 0, [] { return Described(1); }, [] { return std::string("10.0.0.2"); });
   }
   EXPECT_EQ(small.tracked(), 2u);
   EXPECT_EQ(small.counters().full, 1u);

@@ -141,6 +141,15 @@ TEST(TypesMatchTest, ScannedProbe) {
   EXPECT_EQ(ScopesMatch(entry.scopes.raw, entry.match_by.raw, scopes), MatchResult::kMatch);
 }
 
+TEST(AllScopesMatchTest, EveryWantedScopeNeedsAMatch) {
+  const std::vector<std::string> wanted = {"onvif://www.onvif.org/hardware/D1", "onvif://www.onvif.org/name"};
+  const std::string_view device = "onvif://www.onvif.org/name/cam%201  onvif://www.onvif.org/hardware/D1";
+  EXPECT_TRUE(AllScopesMatch(wanted, device));
+  EXPECT_FALSE(AllScopesMatch(wanted, "onvif://www.onvif.org/hardware/D1-566 onvif://www.onvif.org/name/x"));
+  EXPECT_FALSE(AllScopesMatch(wanted, ""));
+  EXPECT_TRUE(AllScopesMatch({}, ""));
+}
+
 }  // namespace
 TEST(TypesMatchTest, WantedSpecsEveryOneMustBePresent) {
   const std::vector<QNameSpec> wanted = {{"urn:a", "X"}, {"urn:b", "Y"}};
