@@ -5,7 +5,10 @@
 // Setup (reading files, building datagrams, warming the table) happens
 // outside Measured().
 //
-//   instructions scan FILE REPEAT         Scanner::Scan over one envelope
+//   instructions scan FILE REPEAT         Scanner::Scan over one envelope, shape cache off
+//   instructions scan_warm FILE REPEAT    Scanner::Scan with the shape cache, round-robin
+//                                         over 256 storm variants of FILE
+//                                         (tests/wsd/storm_variants.h); all hit
 //   instructions pipeline_new N           ReplyPipeline, N distinct ProbeMatches
 //                                         (every one a new device); repeat = N
 //   instructions pipeline_duplicate N     the same N again, all known; repeat = N
@@ -29,6 +32,7 @@
 #include "engine/sweep/pipeline.h"
 #include "engine/wsd/builder.h"
 #include "engine/wsd/scanner.h"
+#include "tests/wsd/storm_variants.h"
 
 namespace onvif {
 namespace {
@@ -58,17 +62,39 @@ std::vector<std::string> Storm(std::size_t cameras) {
 }
 
 int Main(int argc, char** argv) {
-  if (argc < 3) Die("usage: instructions scan FILE REPEAT | pipeline_new N | pipeline_duplicate N | seen_lookup N");
+  if (argc < 3) {
+    Die("usage: instructions scan FILE REPEAT | scan_warm FILE REPEAT | pipeline_new N | pipeline_duplicate N | "
+        "seen_lookup N");
+  }
   const std::string_view workload = argv[1];
   std::uint64_t checksum = 0;
   std::size_t repeat = 0;
-  if (workload == "scan") {
+  if (workload == "scan_warm") {
+    if (argc != 4) Die("usage: instructions scan_warm FILE REPEAT");
+    std::ifstream in(argv[2], std::ios::binary);
+    if (!in) Die(std::string("cannot read ") + argv[2]);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    repeat = std::strtoul(argv[3], nullptr, 10);
+    const std::vector<std::string> storm = testing::StormVariants(bytes, 256);
+    wsd::Scanner scanner;
+    for (const std::string& v : storm) {
+      if (!scanner.Scan(v).ok()) Die(std::string("a storm variant does not scan: ") + argv[2]);
+    }
+    const std::uint64_t hits_before = scanner.shape_hits();
+    checksum = Measured([&] {
+      std::uint64_t ok = 0;
+      for (std::size_t i = 0; i < repeat; ++i) ok += scanner.Scan(storm[i % storm.size()]).ok() ? 1 : 0;
+      return ok;
+    });
+    if (checksum != repeat) Die("a scan failed");
+    if (scanner.shape_hits() - hits_before != repeat) Die("the shape cache missed");
+  } else if (workload == "scan") {
     if (argc != 4) Die("usage: instructions scan FILE REPEAT");
     std::ifstream in(argv[2], std::ios::binary);
     if (!in) Die(std::string("cannot read ") + argv[2]);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     repeat = std::strtoul(argv[3], nullptr, 10);
-    wsd::Scanner scanner;
+    wsd::Scanner scanner(wsd::ScannerOptions{.shape_cache = false});
     if (!scanner.Scan(bytes).ok()) Die(std::string("does not scan: ") + argv[2]);
     checksum = Measured([&] {
       std::uint64_t ok = 0;

@@ -9,7 +9,13 @@
 // pugixml/onvif_probematch (parse + extract), pugixml_parse_only/... (parse
 // alone, a lower bound for any DOM approach), memchr/onvif_probematch.
 // scanner_sse2/... is the scanner forced to its SSE2 loops; it is registered
-// only where the CPU has AVX2 (scanner/ then runs the AVX2 copies).
+// only where the CPU has AVX2 (scanner/ then runs the AVX2 copies). Both scan
+// with the shape cache off: they rescan one datagram, which the cache would
+// answer. scanner_warm/... is the storm the cache is for: round-robin over
+// 256 variants of the file, each with its own urn:uuid: identifiers and
+// XAddrs IPv4 addresses (tests/wsd/storm_variants.h), never the same bytes
+// twice in a row; main() first checks that every variant scans the same with
+// and without the cache and that the cache answers all but the first.
 //
 // The pugixml contender is what a careful DOM user writes: parse (the buffer
 // is copied, as it must be when the datagram buffer is reused), then walk to
@@ -33,6 +39,8 @@
 #include "engine/wsd/scanner_simd.h"
 #include "pugixml.hpp"
 #include "tests/reference/reference.h"
+#include "tests/wsd/scan_dump.h"
+#include "tests/wsd/storm_variants.h"
 
 namespace {
 
@@ -195,7 +203,7 @@ bool CheckCase(const Case& c) {
                  std::string(reference.status().message()).c_str());
     return false;
   }
-  wsd::Scanner scanner;
+  wsd::Scanner scanner(wsd::ScannerOptions{.shape_cache = false});
   const wsd::ScanResult result = scanner.Scan(c.bytes);
   if (!result.ok()) {
     std::fprintf(stderr, "%s: scanner rejects: %s at %u\n", c.name.c_str(),
@@ -229,6 +237,38 @@ bool CheckCase(const Case& c) {
   return true;
 }
 
+// The storm variants of a case, each scanned with and without the shape
+// cache to the same result, the cache answering all but the first.
+constexpr std::size_t kWarmVariants = 256;
+static_assert((kWarmVariants & (kWarmVariants - 1)) == 0, "round-robin by mask");
+
+bool CheckWarm(const Case& c, const std::vector<std::string>& variants) {
+  wsd::Scanner cold(wsd::ScannerOptions{.shape_cache = false});
+  wsd::Scanner warm;
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    const std::string& v = variants[i];
+    if (v == variants[(i + 1) % variants.size()]) {
+      std::fprintf(stderr, "%s: storm variants %zu and %zu are identical\n", c.name.c_str(), i, i + 1);
+      return false;
+    }
+    const wsd::ScanResult want = cold.Scan(v);
+    const wsd::ScanResult got = warm.Scan(v);
+    const std::string want_dump = onvif::testing::DumpScan(cold, want, v);
+    const std::string got_dump = onvif::testing::DumpScan(warm, got, v);
+    if (!want.ok() || want_dump != got_dump) {
+      std::fprintf(stderr, "%s: storm variant %zu scans differently with the shape cache\ncached:\n%s\ncold:\n%s\n",
+                   c.name.c_str(), i, got_dump.c_str(), want_dump.c_str());
+      return false;
+    }
+  }
+  if (warm.shape_hits() != variants.size() - 1) {
+    std::fprintf(stderr, "%s: the shape cache answered %llu of %zu storm variants (want all but the first)\n",
+                 c.name.c_str(), static_cast<unsigned long long>(warm.shape_hits()), variants.size());
+    return false;
+  }
+  return true;
+}
+
 // ---- the timed loops ---------------------------------------------------------
 
 void SetRates(benchmark::State& state, std::size_t bytes) {
@@ -237,7 +277,7 @@ void SetRates(benchmark::State& state, std::size_t bytes) {
 }
 
 void BM_Scanner(benchmark::State& state, const std::string* bytes) {
-  wsd::Scanner scanner;
+  wsd::Scanner scanner(wsd::ScannerOptions{.shape_cache = false});
   for (auto _ : state) {
     wsd::ScanResult result = scanner.Scan(*bytes);
     benchmark::DoNotOptimize(result);
@@ -250,6 +290,24 @@ void BM_ScannerSse2(benchmark::State& state, const std::string* bytes) {
   wsd::SetScannerSimdForTesting(wsd::ScannerSimd::kSse2);
   BM_Scanner(state, bytes);
   wsd::SetScannerSimdForTesting(wsd::ScannerSimd::kAuto);
+}
+
+// A storm of one model: round-robin over the variants with the shape cache.
+void BM_ScannerWarm(benchmark::State& state, const std::vector<std::string>* variants) {
+  wsd::Scanner scanner;
+  std::size_t bytes = 0;
+  for (const std::string& v : *variants) bytes += v.size();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    wsd::ScanResult result = scanner.Scan((*variants)[i]);
+    i = (i + 1) & (kWarmVariants - 1);
+    benchmark::DoNotOptimize(result);
+    benchmark::DoNotOptimize(scanner.envelope().entries().data());
+  }
+  if (scanner.shape_hits() + 1 < static_cast<std::uint64_t>(state.iterations())) {
+    state.SkipWithError("the shape cache missed in the timed loop");
+  }
+  SetRates(state, bytes / variants->size());
 }
 
 void BM_Pugixml(benchmark::State& state, const std::string* bytes) {
@@ -311,8 +369,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "scanner_bench: corpus lacks onvif_probematch.xml\n");
     return 1;
   }
-  for (const Case& c : cases) {
+  static std::vector<std::vector<std::string>> storms(cases.size());
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    const Case& c = cases[k];
+    if (c.name != "onvif_probematch" && c.name != "axis_probematch" && c.name != "hikvision_probematch") continue;
+    storms[k] = onvif::testing::StormVariants(c.bytes, kWarmVariants);
+    if (!CheckWarm(c, storms[k])) return 1;
+  }
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    const Case& c = cases[k];
     benchmark::RegisterBenchmark(("scanner/" + c.name).c_str(), BM_Scanner, &c.bytes);
+    if (!storms[k].empty()) {
+      benchmark::RegisterBenchmark(("scanner_warm/" + c.name).c_str(), BM_ScannerWarm, &storms[k]);
+    }
     if (wsd::ScannerUsesAvx2()) {
       benchmark::RegisterBenchmark(("scanner_sse2/" + c.name).c_str(), BM_ScannerSse2, &c.bytes);
     }

@@ -85,10 +85,13 @@
 // constructor. The arena holds namespace URIs and Types content that contain
 // references; each decoded string comes from a distinct region of the input
 // and is never longer than it, so the arena never needs more than the input's
-// size (<= kMaxEnvelopeBytes).
+// size (<= kMaxEnvelopeBytes). The shape cache (at the end of this file) keeps
+// its copy of an envelope, its slots, relocations and cached result in State
+// too, all bounded by the limits in scanner.h.
 
 #include "engine/wsd/scanner.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
@@ -855,6 +858,49 @@ struct TagAttributes {
   std::uint32_t sizes[kFewAttributes];
 };
 
+// AppSequence attributes while its start tag is read.
+struct AppSequenceAttributes {
+  Text instance_id;
+  Text message_number;
+  Text sequence_id;
+};
+
+// The values the shape cache can carry in a slot, by field id: the header
+// fields, the AppSequence attributes, then four per entry (in that order).
+enum SlotField : std::uint16_t {
+  kSlotAction,
+  kSlotMessageId,
+  kSlotRelatesTo,
+  kSlotTo,
+  kSlotInstanceId,
+  kSlotMessageNumber,
+  kSlotSequenceId,
+  kSlotEntries,
+};
+enum EntrySlot : std::uint16_t { kSlotAddress, kSlotScopes, kSlotXAddrs, kSlotMetadataVersion, kSlotsPerEntry };
+constexpr std::size_t kMaxSlots = kSlotEntries + kSlotsPerEntry * kMaxEntries;
+
+// A field the full scan copied without decoding: [begin, end) is its
+// untrimmed content (or attribute value), as offsets in the datagram.
+struct LoggedSlot {
+  std::uint32_t begin;
+  std::uint32_t end;
+  std::uint16_t field;
+};
+
+// What a full scan tells the shape cache; written only while on (the cache
+// is enabled). Each field id is logged at most once (first occurrence wins),
+// so kMaxSlots bounds the count.
+struct SlotLog {
+  bool on = false;
+  std::uint32_t count = 0;
+  std::array<LoggedSlot, kMaxSlots> slots;
+  bool app_sequence = false;  // FinishAppSequence ran: seq holds the attributes
+  AppSequenceAttributes seq;
+  std::optional<std::uint64_t> instance_id;  // as FinishAppSequence parsed them
+  std::optional<std::uint64_t> message_number;
+};
+
 struct ScanState {
   // elements[0] is the kDocument sentinel; the element at depth d is
   // elements[d], so the parent of a new element is the current top (Pass
@@ -867,13 +913,7 @@ struct ScanState {
   std::array<AttributeSlot, kAttributeTableSize> attribute_table{};
   std::uint32_t attribute_stamp = 0;
   std::array<char, kMaxEnvelopeBytes> arena;
-};
-
-// AppSequence attributes while its start tag is read.
-struct AppSequenceAttributes {
-  Text instance_id;
-  Text message_number;
-  Text sequence_id;
+  SlotLog log;
 };
 
 // A hash of a name for the duplicate-attribute Bloom word: its first and
@@ -953,6 +993,8 @@ class Pass {
   bool RereadAttributes(const char* q, Role role, AppSequenceAttributes& seq);
   void FinishAppSequence(const AppSequenceAttributes& seq);
   [[gnu::always_inline]] bool StoreField(Role role, const Text& text, const char* at);
+  ONVIF_COLD void LogFieldSlot(Role role, const char* content, const char* content_end);
+  void LogSlot(std::uint16_t field, const char* begin, const char* end);
   bool ResolveTypes(const Text& text, const char* at);
   [[gnu::always_inline]] void AddQName(const char* item, const char* colon, const char* item_end, const char* limit);
   std::string_view DecodeToArena(std::string_view raw, bool keep);
@@ -1249,6 +1291,7 @@ inline bool Pass::ScanField(Role role, const char* content, const char*& p) {
   if (!needs_decoding && !whole.empty() && (IsWs(whole.front()) || IsWs(whole.back()))) text.raw = TrimWs(whole);
   // Store before EndTag pops the bindings: Types resolves against them.
   if (!StoreField(role, text, content)) return false;
+  if (state_.log.on && !needs_decoding && role != Role::kTypes) LogFieldSlot(role, content, q);
   p = q;
   return EndTag(p);
 }
@@ -2002,6 +2045,12 @@ bool Pass::UseAttribute(const Attribute& attr, Role role, AppSequenceAttributes&
     target->present = true;
     target->needs_decoding = attr.needs_decoding;
     target->raw = attr.needs_decoding ? attr.Value() : TrimWs(attr.Value());
+    if (state_.log.on && role == Role::kAppSequence && !attr.needs_decoding) [[unlikely]] {
+      const std::uint16_t field = target == &seq.instance_id      ? kSlotInstanceId
+                                  : target == &seq.message_number ? kSlotMessageNumber
+                                                                  : kSlotSequenceId;
+      LogSlot(field, attr.value, attr.value + attr.value_size);
+    }
   }
   return true;
 }
@@ -2021,13 +2070,66 @@ bool Pass::RereadAttributes(const char* q, Role role, AppSequenceAttributes& seq
 }
 
 void Pass::FinishAppSequence(const AppSequenceAttributes& seq) {
+  SlotLog& log = state_.log;
+  if (log.on) {
+    log.app_sequence = true;
+    log.seq = seq;
+  }
   if (!seq.instance_id.present || !seq.message_number.present) return;
   const auto number = [this](const Text& t) {
     return ParseUint64(t.needs_decoding ? TrimWs(DecodeToArena(t.raw, /*keep=*/false)) : t.raw);
   };
   const std::optional<std::uint64_t> instance = number(seq.instance_id);
   const std::optional<std::uint64_t> message = number(seq.message_number);
+  if (log.on) {
+    log.instance_id = instance;
+    log.message_number = message;
+  }
   if (instance && message) envelope_.app_sequence = AppSequence{*instance, *message, seq.sequence_id};
+}
+
+// A field whose content needed no decoding, for the shape cache.
+void Pass::LogFieldSlot(Role role, const char* content, const char* content_end) {
+  const auto entry = [this](EntrySlot slot) {
+    return static_cast<std::uint16_t>(kSlotEntries + kSlotsPerEntry * (entry_count_ - 1) + slot);
+  };
+  std::uint16_t field = 0;
+  switch (role) {
+    case Role::kAction:
+      field = kSlotAction;
+      break;
+    case Role::kMessageId:
+      field = kSlotMessageId;
+      break;
+    case Role::kRelatesTo:
+      field = kSlotRelatesTo;
+      break;
+    case Role::kTo:
+      field = kSlotTo;
+      break;
+    case Role::kAddress:
+      field = entry(kSlotAddress);
+      break;
+    case Role::kScopes:
+      field = entry(kSlotScopes);
+      break;
+    case Role::kXAddrs:
+      field = entry(kSlotXAddrs);
+      break;
+    case Role::kMetadataVersion:
+      field = entry(kSlotMetadataVersion);
+      break;
+    default:
+      return;
+  }
+  LogSlot(field, content, content_end);
+}
+
+void Pass::LogSlot(std::uint16_t field, const char* begin, const char* end) {
+  SlotLog& log = state_.log;
+  if (log.count == log.slots.size()) return;  // cannot happen (see SlotLog); a missing slot stays constant
+  log.slots[log.count++] =
+      LoggedSlot{static_cast<std::uint32_t>(begin - begin_), static_cast<std::uint32_t>(end - begin_), field};
 }
 
 inline bool Pass::StoreField(Role role, const Text& text, const char* at) {
@@ -2169,9 +2271,379 @@ bool UseAvx2() {
   return has_avx2 && SimdChoice().load(std::memory_order_relaxed) == ScannerSimd::kAuto;
 }
 
+// ---------------------------------------------------------------------------
+// The shape cache (see "Shape cache" in scanner.h).
+//
+// A slot is accepted only when every byte is one the full scan copies into a
+// field without any decision: no '<' or '&' (markup, references), no CR
+// (decoding), no NUL or other control byte, no quote (it would end an
+// attribute value); '>' and bytes >= 0x80 are refused too, to stay well
+// inside what XML allows in text (without '>' no "]]>" can form; ']' itself
+// is kept, as IPv6 XAddrs need it). Space, tab and LF are kept: they only
+// matter to trimming, which the fast path repeats with TrimWs.
+constexpr std::array<bool, 256> MakeSlotTable() {
+  std::array<bool, 256> table{};
+  for (int c = 0x20; c < 0x7F; ++c) table[c] = true;
+  for (const char c : {'<', '>', '&', '"', '\''}) table[static_cast<unsigned char>(c)] = false;
+  table['\t'] = table['\n'] = true;
+  return table;
+}
+constexpr std::array<bool, 256> kSlotBytes = MakeSlotTable();
+
+#if defined(__SSE2__)
+// Bytes of x that may not be in a slot (kSlotBytes, 16 at a time).
+ONVIF_HOT unsigned SlotStops(__m128i x) {
+  // x + 1 > 0x20 (signed) holds exactly for 0x20..0x7E: 0x7F and bytes >=
+  // 0x80 wrap to negative values or zero.
+  const __m128i printable = _mm_cmpgt_epi8(_mm_add_epi8(x, Splat(1)), Splat(0x20));
+  // '<' 0x3C and '>' 0x3E are the bytes with x | 2 == 0x3E; '&' 0x26 and
+  // '\'' 0x27 those with x | 1 == 0x27.
+  const __m128i markup = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(x, Splat(2)), Splat('>')),
+                   _mm_cmpeq_epi8(_mm_or_si128(x, Splat(1)), Splat('\''))),
+      _mm_cmpeq_epi8(x, Splat('"')));
+  const __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(x, Splat('\t')), _mm_cmpeq_epi8(x, Splat('\n')));
+  return ~MoveMask(_mm_or_si128(_mm_andnot_si128(markup, printable), ws)) & 0xFFFFu;
+}
+#endif
+
+// First byte in [p, limit) that may not be in a slot, or limit. 16-byte
+// loads may look past limit (the bits there are ignored) but never past
+// load_end.
+ONVIF_HOT const char* FindSlotEnd(const char* p, const char* limit, [[maybe_unused]] const char* load_end) {
+#if defined(__SSE2__)
+  while (p < limit && load_end - p >= 16) {
+    const unsigned bits = SlotStops(Load128(p));
+    if (bits != 0) {
+      const char* const hit = p + std::countr_zero(bits);
+      return hit < limit ? hit : limit;
+    }
+    p += 16;
+  }
+  if (p >= limit) return limit;
+#endif
+  while (p < limit && kSlotBytes[static_cast<unsigned char>(*p)]) ++p;
+  return p;
+}
+
+#if defined(ONVIF_SCANNER_AVX2)
+// FindSlotEnd 32 bytes a step (slots run from a few bytes to hundreds).
+[[gnu::noinline]] ONVIF_AVX2_TARGET const char* FindSlotEndAvx2(const char* p, const char* limit,
+                                                                const char* load_end) {
+  const __m256i one = _mm256_set1_epi8(1);
+  const __m256i two = _mm256_set1_epi8(2);
+  const __m256i space = _mm256_set1_epi8(0x20);
+  const __m256i gt = _mm256_set1_epi8('>');
+  const __m256i apos = _mm256_set1_epi8('\'');
+  const __m256i quot = _mm256_set1_epi8('"');
+  const __m256i tab = _mm256_set1_epi8('\t');
+  const __m256i lf = _mm256_set1_epi8('\n');
+  while (p < limit && load_end - p >= 32) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i printable = _mm256_cmpgt_epi8(_mm256_add_epi8(x, one), space);
+    const __m256i markup = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(_mm256_or_si256(x, two), gt),
+                                                           _mm256_cmpeq_epi8(_mm256_or_si256(x, one), apos)),
+                                           _mm256_cmpeq_epi8(x, quot));
+    const __m256i ws = _mm256_or_si256(_mm256_cmpeq_epi8(x, tab), _mm256_cmpeq_epi8(x, lf));
+    const auto stops =
+        ~static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_or_si256(_mm256_andnot_si256(markup, printable), ws)));
+    if (stops != 0) {
+      const char* const hit = p + std::countr_zero(stops);
+      return hit < limit ? hit : limit;
+    }
+    p += 32;
+  }
+  return FindSlotEnd(p, limit, load_end);
+}
+#endif
+
+// Constant segment i of a shape is [slots[i - 1].end, slots[i].begin) of the
+// cached bytes (from 0 for the first, to the size for the last).
+struct ShapeSlot {
+  std::uint32_t begin;
+  std::uint32_t end;
+  char stop;  // the byte that ends it: '<', or the attribute's closing quote
+  Text* text;  // where its trimmed value goes, or nullptr for a number:
+  std::optional<std::uint64_t>* number;  // MetadataVersion, parsed as the full scan does
+};
+
+// A view into a constant segment: on a match it is moved by that segment's
+// shift. view points into the Scanner's envelope or ShapeCache::seq.
+struct Relocation {
+  std::string_view* view;
+  std::uint32_t offset;  // in the cached bytes
+  std::uint32_t segment;
+};
+
+constexpr std::size_t kMaxRelocations = 7 + 4 * kMaxEntries + 3 * kMaxTypesPerEnvelope;
+
+// The scanner's result arrays, which only Scanner may name.
+struct Results {
+  Envelope& envelope;
+  std::array<Entry, kMaxEntries>& entries;
+  std::size_t& entry_count;
+  std::array<QName, kMaxTypesPerEnvelope>& types;
+  std::size_t& type_count;
+};
+
+// Everything lives here from construction on: a hit or a rebuild never
+// allocates.
+struct ShapeCache {
+  bool valid = false;
+  std::uint32_t size = 0;
+  std::array<char, kMaxEnvelopeBytes> bytes;
+  std::uint32_t slot_count = 0;
+  std::array<ShapeSlot, kMaxSlots> slots;
+  std::uint32_t relocation_count = 0;
+  std::array<Relocation, kMaxRelocations> relocations;
+
+  // The cached result. Views into constant segments are moved by the
+  // relocations, slot fields rewritten; the rest is copied as it is.
+  SoapVersion soap = SoapVersion::k12;
+  DiscoveryVersion discovery = DiscoveryVersion::kNone;
+  MessageKind kind = MessageKind::kNone;
+  Text action, message_id, relates_to, to;
+  std::array<Entry, kMaxEntries> entries;
+  std::size_t entry_count = 0;
+  std::array<QName, kMaxTypesPerEnvelope> types;
+  std::size_t type_count = 0;
+  // AppSequence: whether its attributes were read, their Texts and, for
+  // those not in a slot, the numbers the full scan parsed from them.
+  bool app_sequence = false;
+  std::array<Text, 3> seq_template;
+  std::optional<std::uint64_t> instance_id;
+  std::optional<std::uint64_t> message_number;
+  bool instance_id_slot = false;
+  bool message_number_slot = false;
+
+  // Per match: each segment's shift (new offset minus cached offset), each
+  // slot's new content, and the AppSequence Texts being rebuilt.
+  std::array<std::ptrdiff_t, kMaxSlots + 1> shift;
+  std::array<std::string_view, kMaxSlots> values;
+  std::array<Text, 3> seq;
+  std::array<bool, kMaxSlots> is_slot;  // scratch for Build
+};
+
+// Matches input against the shape; on success shift and values describe it.
+// Reads only input and the shape.
+bool MatchShape(std::string_view input, ShapeCache& shape, [[maybe_unused]] bool avx2) {
+  const char* p = input.data();
+  const char* const end = p + input.size();
+  const char* const cached = shape.bytes.data();
+  std::uint32_t from = 0;  // the current constant segment's start in cached
+  for (std::uint32_t i = 0; i < shape.slot_count; ++i) {
+    const ShapeSlot& slot = shape.slots[i];
+    const std::size_t size = slot.begin - from;
+    if (static_cast<std::size_t>(end - p) < size || std::memcmp(p, cached + from, size) != 0) return false;
+    shape.shift[i] = (p - input.data()) - static_cast<std::ptrdiff_t>(from);
+    p += size;
+    const char* const limit = static_cast<std::size_t>(end - p) > kMaxSlotBytes ? p + kMaxSlotBytes + 1 : end;
+#if defined(ONVIF_SCANNER_AVX2)
+    const char* const slot_end = avx2 ? FindSlotEndAvx2(p, limit, end) : FindSlotEnd(p, limit, end);
+#else
+    const char* const slot_end = FindSlotEnd(p, limit, end);
+#endif
+    if (slot_end == limit || *slot_end != slot.stop) return false;
+    shape.values[i] = std::string_view(p, static_cast<std::size_t>(slot_end - p));
+    p = slot_end;
+    from = slot.end;
+  }
+  const std::size_t size = shape.size - from;
+  if (static_cast<std::size_t>(end - p) != size || std::memcmp(p, cached + from, size) != 0) return false;
+  shape.shift[shape.slot_count] = (p - input.data()) - static_cast<std::ptrdiff_t>(from);
+  return true;
+}
+
+// Writes the result for input, which MatchShape matched.
+void ApplyShape(std::string_view input, ShapeCache& shape, const Results& out) {
+  Envelope& envelope = out.envelope;
+  envelope.soap = shape.soap;
+  envelope.discovery = shape.discovery;
+  envelope.kind = shape.kind;
+  envelope.action = shape.action;
+  envelope.message_id = shape.message_id;
+  envelope.relates_to = shape.relates_to;
+  envelope.to = shape.to;
+  out.entry_count = shape.entry_count;
+  std::copy_n(shape.entries.data(), shape.entry_count, out.entries.data());
+  out.type_count = shape.type_count;
+  std::copy_n(shape.types.data(), shape.type_count, out.types.data());
+  shape.seq = shape.seq_template;
+  for (std::uint32_t i = 0; i < shape.relocation_count; ++i) {
+    const Relocation& r = shape.relocations[i];
+    *r.view = std::string_view(input.data() + (static_cast<std::ptrdiff_t>(r.offset) + shape.shift[r.segment]),
+                               r.view->size());
+  }
+  for (std::uint32_t i = 0; i < shape.slot_count; ++i) {
+    const ShapeSlot& slot = shape.slots[i];
+    // The full scan's trimming (it trims only when an end is whitespace,
+    // which gives the same view) and its number parse.
+    const std::string_view value = TrimWs(shape.values[i]);
+    if (slot.text != nullptr) {
+      slot.text->raw = value;
+    } else {
+      *slot.number = ParseUint64(value);
+    }
+  }
+  envelope.app_sequence.reset();
+  if (shape.app_sequence && shape.seq[0].present && shape.seq[1].present) {
+    const std::optional<std::uint64_t> instance = shape.instance_id_slot ? ParseUint64(shape.seq[0].raw) : shape.instance_id;
+    const std::optional<std::uint64_t> message =
+        shape.message_number_slot ? ParseUint64(shape.seq[1].raw) : shape.message_number;
+    if (instance && message) envelope.app_sequence = AppSequence{*instance, *message, shape.seq[2]};
+  }
+}
+
+// Builds the shape of input from its successful full scan (out, log). Leaves
+// the shape invalid when something does not fit the model (it never should).
+void BuildShape(std::string_view input, const SlotLog& log, ShapeCache& shape, const Results& out,
+                [[maybe_unused]] bool avx2) {
+  shape.valid = false;
+  std::memcpy(shape.bytes.data(), input.data(), input.size());
+  shape.size = static_cast<std::uint32_t>(input.size());
+  Envelope& envelope = out.envelope;
+  const std::size_t fields = kSlotEntries + kSlotsPerEntry * out.entry_count;
+  std::fill_n(shape.is_slot.data(), fields, false);
+
+  // Slots, in input order. A logged field whose bytes a match would refuse
+  // (or too long) stays constant, so that a resend of the same bytes hits.
+  std::uint32_t n = 0;
+  std::uint32_t previous_end = 0;
+  for (std::uint32_t i = 0; i < log.count; ++i) {
+    const LoggedSlot& logged = log.slots[i];
+    if (logged.begin > logged.end || logged.end >= input.size() || logged.field >= fields) return;
+    if (logged.begin < previous_end || (n > 0 && logged.begin == previous_end)) return;
+    const char* const begin = input.data() + logged.begin;
+    const char* const end = input.data() + logged.end;
+    const char* const input_end = input.data() + input.size();
+#if defined(ONVIF_SCANNER_AVX2)
+    const char* const stop = avx2 ? FindSlotEndAvx2(begin, end, input_end) : FindSlotEnd(begin, end, input_end);
+#else
+    const char* const stop = FindSlotEnd(begin, end, input_end);
+#endif
+    if (logged.end - logged.begin > kMaxSlotBytes || stop != end) continue;
+    ShapeSlot& slot = shape.slots[n++];
+    slot = ShapeSlot{logged.begin, logged.end, *end, nullptr, nullptr};
+    previous_end = logged.end;
+    shape.is_slot[logged.field] = true;
+    switch (logged.field) {
+      case kSlotAction:
+        slot.text = &envelope.action;
+        break;
+      case kSlotMessageId:
+        slot.text = &envelope.message_id;
+        break;
+      case kSlotRelatesTo:
+        slot.text = &envelope.relates_to;
+        break;
+      case kSlotTo:
+        slot.text = &envelope.to;
+        break;
+      case kSlotInstanceId:
+      case kSlotMessageNumber:
+      case kSlotSequenceId:
+        slot.text = &shape.seq[logged.field - kSlotInstanceId];
+        break;
+      default: {
+        Entry& entry = out.entries[(logged.field - kSlotEntries) / kSlotsPerEntry];
+        switch ((logged.field - kSlotEntries) % kSlotsPerEntry) {
+          case kSlotAddress:
+            slot.text = &entry.endpoint;
+            break;
+          case kSlotScopes:
+            slot.text = &entry.scopes;
+            break;
+          case kSlotXAddrs:
+            slot.text = &entry.xaddrs;
+            break;
+          default:
+            slot.number = &entry.metadata_version;
+            break;
+        }
+      }
+    }
+  }
+  shape.slot_count = n;
+
+  // The result, and a relocation for each view into the input outside the
+  // slots. A view elsewhere (the arena, a constant) is kept as it is.
+  shape.soap = envelope.soap;
+  shape.discovery = envelope.discovery;
+  shape.kind = envelope.kind;
+  shape.action = envelope.action;
+  shape.message_id = envelope.message_id;
+  shape.relates_to = envelope.relates_to;
+  shape.to = envelope.to;
+  shape.entry_count = out.entry_count;
+  std::copy_n(out.entries.data(), out.entry_count, shape.entries.data());
+  shape.type_count = out.type_count;
+  std::copy_n(out.types.data(), out.type_count, shape.types.data());
+  shape.app_sequence = log.app_sequence;
+  shape.seq_template = {};  // the log's Texts are stale unless this scan read AppSequence
+  if (log.app_sequence) shape.seq_template = {log.seq.instance_id, log.seq.message_number, log.seq.sequence_id};
+  shape.instance_id = log.instance_id;
+  shape.message_number = log.message_number;
+  shape.instance_id_slot = shape.is_slot[kSlotInstanceId];
+  shape.message_number_slot = shape.is_slot[kSlotMessageNumber];
+
+  const auto base = reinterpret_cast<std::uintptr_t>(input.data());
+  std::uint32_t count = 0;
+  const auto relocate = [&](std::string_view* target) {
+    const std::string_view view = *target;
+    const auto at = reinterpret_cast<std::uintptr_t>(view.data());
+    if (at < base || at - base > input.size() || at - base + view.size() > input.size() ||
+        view.data() == kNsXml.data()) {
+      return true;
+    }
+    const auto offset = static_cast<std::uint32_t>(at - base);
+    const auto view_end = static_cast<std::uint32_t>(offset + view.size());
+    // The segment: the number of slots that end at or before the view.
+    std::uint32_t lo = 0;
+    std::uint32_t hi = n;
+    while (lo < hi) {
+      const std::uint32_t mid = (lo + hi) / 2;
+      if (shape.slots[mid].end <= offset) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    if (lo < n && view_end > shape.slots[lo].begin) return false;  // overlaps a slot
+    // An empty view on a slot's edge could belong to either side: refuse.
+    if (view.empty() && ((lo < n && offset == shape.slots[lo].begin) || (lo > 0 && offset == shape.slots[lo - 1].end))) {
+      return false;
+    }
+    shape.relocations[count++] = Relocation{target, offset, lo};
+    return true;
+  };
+  const auto relocate_text = [&](Text& text, std::size_t field) {
+    return (field < fields && shape.is_slot[field]) || relocate(&text.raw);
+  };
+  constexpr std::size_t kNoSlot = ~std::size_t{0};
+  shape.seq = shape.seq_template;  // the AppSequence views are relocated there
+  bool ok = relocate_text(envelope.action, kSlotAction) && relocate_text(envelope.message_id, kSlotMessageId) &&
+            relocate_text(envelope.relates_to, kSlotRelatesTo) && relocate_text(envelope.to, kSlotTo);
+  for (std::size_t k = 0; ok && k < 3; ++k) ok = relocate_text(shape.seq[k], kSlotInstanceId + k);
+  for (std::size_t i = 0; ok && i < out.entry_count; ++i) {
+    Entry& entry = out.entries[i];
+    const std::size_t first = kSlotEntries + kSlotsPerEntry * i;
+    ok = relocate_text(entry.endpoint, first + kSlotAddress) && relocate_text(entry.scopes, first + kSlotScopes) &&
+         relocate_text(entry.xaddrs, first + kSlotXAddrs) && relocate_text(entry.match_by, kNoSlot);
+  }
+  for (std::size_t i = 0; ok && i < out.type_count; ++i) {
+    QName& qname = out.types[i];
+    ok = relocate(&qname.prefix) && relocate(&qname.ns) && relocate(&qname.local);
+  }
+  if (!ok) return;
+  shape.relocation_count = count;
+  shape.valid = true;
+}
+
 }  // namespace
 
-struct Scanner::State : ScanState {};
+struct Scanner::State : ScanState {
+  ShapeCache shape;
+};
 
 void SetScannerSimdForTesting(ScannerSimd simd) { SimdChoice().store(simd, std::memory_order_relaxed); }
 
@@ -2240,10 +2712,28 @@ ListItems::iterator& ListItems::iterator::operator++() {
   return *this;
 }
 
-Scanner::Scanner() : state_(std::make_unique<State>()) {}
+Scanner::Scanner() : Scanner(ScannerOptions{}) {}
+Scanner::Scanner(ScannerOptions options) : state_(std::make_unique<State>()), shape_cache_(options.shape_cache) {
+  state_->log.on = shape_cache_;
+}
 Scanner::~Scanner() = default;
 
 ScanResult Scanner::Scan(std::string_view datagram) {
+  const Results results{envelope_, envelope_.entries_, envelope_.entry_count_, envelope_.types_,
+                        envelope_.type_count_};
+  if (shape_cache_) {
+    ShapeCache& shape = state_->shape;
+    if (shape.valid && datagram.size() <= kMaxEnvelopeBytes && MatchShape(datagram, shape, UseAvx2())) {
+      ApplyShape(datagram, shape, results);
+      ++shape_hits_;
+      return {};
+    }
+    ++shape_misses_;
+    // The full scan reuses the arena, which the cached result may point into.
+    shape.valid = false;
+    state_->log.count = 0;
+    state_->log.app_sequence = false;
+  }
   envelope_.soap = SoapVersion::k12;
   envelope_.discovery = DiscoveryVersion::kNone;
   envelope_.kind = MessageKind::kNone;
@@ -2256,7 +2746,9 @@ ScanResult Scanner::Scan(std::string_view datagram) {
   envelope_.type_count_ = 0;
   Pass pass(datagram, *state_, envelope_, envelope_.entries_, envelope_.entry_count_, envelope_.types_,
             envelope_.type_count_, UseAvx2());
-  return pass.Run();
+  const ScanResult result = pass.Run();
+  if (shape_cache_ && result.ok()) BuildShape(datagram, state_->log, state_->shape, results, UseAvx2());
+  return result;
 }
 
 }  // namespace onvif::wsd

@@ -42,6 +42,30 @@
 // namespace). An unbound prefix in Types content does not fail the envelope
 // (real cameras forget declarations); that QName gets an empty namespace.
 //
+// Shape cache. In a ProbeMatch storm thousands of cameras of one model send
+// envelopes that differ only in a few values (MessageID, RelatesTo, Address,
+// Scopes, XAddrs, MetadataVersion, the AppSequence attribute values). After a
+// successful scan the scanner keeps the envelope's shape: a copy of its bytes
+// cut into constant segments around "slots", the content of each extracted
+// field that needed no decoding (Types excepted: it is namespace-resolved)
+// and the AppSequence attribute values. The next Scan first matches the
+// datagram against it: each constant segment compared at the running
+// position, each slot read up to the next '<' (or its closing quote) and
+// accepted only if every byte is printable ASCII other than < > & " ' or is
+// space, tab or LF, and it is at most kMaxSlotBytes long. Such a datagram
+// differs from the cached one only in text the full scan copies without
+// interpreting, so the result is the cached one with every view moved by its
+// segment's shift, slot fields re-trimmed and numbers re-parsed by the full
+// scan's own functions. Anything else (a changed constant byte, a reference,
+// CDATA, a comment, CR, a child element, a truncation) falls back to the full
+// scan, which is authoritative and rebuilds the shape; the fast path never
+// reports an error. Results are identical to a scan without the cache, views
+// included (views into the Scanner's own storage stay where they are). A hit
+// costs about a third of a full scan; one shape is kept, so interleaved
+// models miss (a miss is the full scan plus rebuilding the shape). All of it
+// lives in the Scanner from construction: nothing is allocated per envelope.
+// The cache is on by default; ScannerOptions turns it off.
+//
 // Lifetime. Every string_view the scanner hands out (in Envelope, Entry,
 // QName, Text) points into the datagram passed to Scan or into the Scanner
 // itself. It stays valid while the datagram's bytes are alive and unchanged
@@ -73,6 +97,10 @@ inline constexpr std::size_t kMaxFieldBytes = 8 * 1024;
 inline constexpr std::size_t kMaxTypesPerEnvelope = 256;
 inline constexpr std::size_t kMaxNamespaceBindings = 128;
 static_assert(kMaxEnvelopeBytes >= 65507, "must hold any UDP payload");
+// A slot longer than this makes the shape cache fall back: far below
+// kMaxFieldBytes, so no slot it accepts could make the full scan fail.
+inline constexpr std::size_t kMaxSlotBytes = 4 * 1024;
+static_assert(kMaxSlotBytes < kMaxFieldBytes, "a cached slot must never be kFieldTooLong");
 
 enum class ScanError : std::uint8_t {
   kOk = 0,
@@ -214,9 +242,15 @@ class Envelope {
   std::size_t type_count_ = 0;
 };
 
+struct ScannerOptions {
+  // Try the last envelope's shape before the full scan ("Shape cache").
+  bool shape_cache = true;
+};
+
 class Scanner {
  public:
   Scanner();
+  explicit Scanner(ScannerOptions options);
   ~Scanner();
   Scanner(const Scanner&) = delete;
   Scanner& operator=(const Scanner&) = delete;
@@ -229,10 +263,18 @@ class Scanner {
 
   const Envelope& envelope() const { return envelope_; }
 
+  // Scans answered by the shape cache, and scans with the cache on that were
+  // not (no shape yet, or the datagram did not match it).
+  std::uint64_t shape_hits() const { return shape_hits_; }
+  std::uint64_t shape_misses() const { return shape_misses_; }
+
  private:
-  struct State;  // element and namespace stacks, decode arena
+  struct State;  // element and namespace stacks, decode arena, shape cache
   Envelope envelope_;
   std::unique_ptr<State> state_;
+  bool shape_cache_ = true;
+  std::uint64_t shape_hits_ = 0;
+  std::uint64_t shape_misses_ = 0;
 };
 
 }  // namespace onvif::wsd

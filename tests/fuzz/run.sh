@@ -7,7 +7,8 @@
 # BUILD_DIR, so nothing in the source tree changes. Exits non-zero on any
 # crash, sanitizer report or scanner/reference disagreement; crash inputs are
 # left in BUILD_DIR/fuzz-run/artifacts/ (copy the ones worth keeping to
-# tests/corpus/regress/). Prints the number of executions.
+# tests/corpus/regress/). Prints the number of executions and the shape
+# cache's hits and misses (the fuzzer also compares it with a cold scan).
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -50,6 +51,7 @@ if [[ -z "$execs" ]]; then
 fi
 crashes=$(find "$work/artifacts" -type f | wc -l)
 echo "scanner_fuzz: ${execs:-0} executions in ${seconds}s, exit status $status, $crashes artifact(s)"
+grep -E '^scanner_fuzz: shape cache hits' "$log" | tail -n 1 || true
 if [[ $status -ne 0 || $crashes -ne 0 ]]; then
   echo "run.sh: fuzzing failed; the log tail follows (full log: $log)" >&2
   tail -n 60 "$log" >&2

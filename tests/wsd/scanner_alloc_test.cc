@@ -68,6 +68,33 @@ TEST(ScannerAllocTest, ScanDoesNotAllocate) {
   EXPECT_EQ(ok_count, 9u);  // three valid envelopes, three rounds
 }
 
+// The shape cache's fast path and its rebuilds: distinct envelopes of one
+// shape (hits), with a different shape and a failure in between (misses).
+TEST(ScannerAllocTest, ShapeCacheDoesNotAllocate) {
+  std::vector<std::string> storm;
+  for (int i = 0; i < 32; ++i) {
+    const std::string n = std::to_string(i * 7919);
+    storm.push_back(kHead + "<s:Header><a:MessageID>urn:uuid:" + n + "</a:MessageID><d:AppSequence InstanceId=\"" + n +
+                    "\" MessageNumber=\"" + std::to_string(i) + "\"/></s:Header><s:Body><d:ProbeMatches><d:ProbeMatch>"
+                    "<a:EndpointReference><a:Address>urn:uuid:" + n + "</a:Address></a:EndpointReference>"
+                    "<d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>onvif://www.onvif.org/name/" + n +
+                    "</d:Scopes><d:XAddrs>http://10.0.0." + std::to_string(i) + "/onvif</d:XAddrs>"
+                    "<d:MetadataVersion>" + n + "</d:MetadataVersion></d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>");
+  }
+  const std::vector<std::string> others = Envelopes();
+  Scanner scanner;
+  std::size_t ok_count = 0;
+  const long before = onvif::testing::AllocationCount();
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& xml : storm) ok_count += scanner.Scan(xml).ok() ? 1 : 0;
+    for (const std::string& xml : others) ok_count += scanner.Scan(xml).ok() ? 1 : 0;
+  }
+  const long after = onvif::testing::AllocationCount();
+  EXPECT_EQ(after - before, 0);
+  EXPECT_EQ(ok_count, 3 * (storm.size() + 3));
+  EXPECT_GE(scanner.shape_hits(), 3 * (storm.size() - 1));
+}
+
 TEST(ScannerAllocTest, CounterWorks) {
   const long before = onvif::testing::AllocationCount();
   auto* p = new std::string(100, 'x');
