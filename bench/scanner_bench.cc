@@ -310,6 +310,26 @@ void BM_ScannerWarm(benchmark::State& state, const std::vector<std::string>* var
   SetRates(state, bytes / variants->size());
 }
 
+// Three models interleaved (a miss every time for a one-shape cache): what
+// the cache costs when it cannot help, against the same datagrams scanned
+// with it off.
+void BM_ScannerMixed(benchmark::State& state, const std::vector<std::string>* mixed, bool shape_cache) {
+  wsd::Scanner scanner(wsd::ScannerOptions{.shape_cache = shape_cache});
+  std::size_t bytes = 0;
+  for (const std::string& v : *mixed) bytes += v.size();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    wsd::ScanResult result = scanner.Scan((*mixed)[i]);
+    i = i + 1 == mixed->size() ? 0 : i + 1;
+    benchmark::DoNotOptimize(result);
+    benchmark::DoNotOptimize(scanner.envelope().entries().data());
+  }
+  state.counters["shape_hit_rate"] = shape_cache ? static_cast<double>(scanner.shape_hits()) /
+                                                       static_cast<double>(state.iterations())
+                                                 : 0.0;
+  SetRates(state, bytes / mixed->size());
+}
+
 void BM_Pugixml(benchmark::State& state, const std::string* bytes) {
   pugi::xml_document doc;
   LeanFields lean;
@@ -376,6 +396,14 @@ int main(int argc, char** argv) {
     storms[k] = onvif::testing::StormVariants(c.bytes, kWarmVariants);
     if (!CheckWarm(c, storms[k])) return 1;
   }
+  static std::vector<std::string> mixed;
+  for (std::size_t i = 0; i < kWarmVariants; ++i) {
+    for (const std::vector<std::string>& storm : storms) {
+      if (!storm.empty()) mixed.push_back(storm[i]);
+    }
+  }
+  benchmark::RegisterBenchmark("scanner_mixed/three_models", BM_ScannerMixed, &mixed, true);
+  benchmark::RegisterBenchmark("scanner_mixed_cold/three_models", BM_ScannerMixed, &mixed, false);
   for (std::size_t k = 0; k < cases.size(); ++k) {
     const Case& c = cases[k];
     benchmark::RegisterBenchmark(("scanner/" + c.name).c_str(), BM_Scanner, &c.bytes);

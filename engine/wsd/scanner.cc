@@ -2371,9 +2371,13 @@ struct ShapeSlot {
 // shift. view points into the Scanner's envelope or ShapeCache::seq.
 struct Relocation {
   std::string_view* view;
-  std::uint32_t offset;  // in the cached bytes
-  std::uint32_t segment;
+  std::uint32_t offset;  // in the cached bytes (or in ShapeCache::decoded)
+  std::uint32_t segment;  // kDecodedSegment: a copy of decoded text
 };
+
+// A view into decoded text (the arena, which the next full scan reuses) is
+// kept as a copy in the shape.
+constexpr std::uint32_t kDecodedSegment = ~std::uint32_t{0};
 
 constexpr std::size_t kMaxRelocations = 7 + 4 * kMaxEntries + 3 * kMaxTypesPerEnvelope;
 
@@ -2422,6 +2426,9 @@ struct ShapeCache {
   std::array<std::string_view, kMaxSlots> values;
   std::array<Text, 3> seq;
   std::array<bool, kMaxSlots> is_slot;  // scratch for Build
+  // Decoded text the cached result points to (Types, namespaces).
+  std::uint32_t decoded_used = 0;
+  std::array<char, kMaxEnvelopeBytes> decoded;
 };
 
 // Matches input against the shape; on success shift and values describe it.
@@ -2471,6 +2478,10 @@ void ApplyShape(std::string_view input, ShapeCache& shape, const Results& out) {
   shape.seq = shape.seq_template;
   for (std::uint32_t i = 0; i < shape.relocation_count; ++i) {
     const Relocation& r = shape.relocations[i];
+    if (r.segment == kDecodedSegment) [[unlikely]] {
+      *r.view = std::string_view(shape.decoded.data() + r.offset, r.view->size());
+      continue;
+    }
     *r.view = std::string_view(input.data() + (static_cast<std::ptrdiff_t>(r.offset) + shape.shift[r.segment]),
                                r.view->size());
   }
@@ -2497,8 +2508,9 @@ void ApplyShape(std::string_view input, ShapeCache& shape, const Results& out) {
 // Builds the shape of input from its successful full scan (out, log). Leaves
 // the shape invalid when something does not fit the model (it never should).
 void BuildShape(std::string_view input, const SlotLog& log, ShapeCache& shape, const Results& out,
-                [[maybe_unused]] bool avx2) {
+                const ScanState& state, [[maybe_unused]] bool avx2) {
   shape.valid = false;
+  shape.decoded_used = 0;
   std::memcpy(shape.bytes.data(), input.data(), input.size());
   shape.size = static_cast<std::uint32_t>(input.size());
   Envelope& envelope = out.envelope;
@@ -2591,6 +2603,15 @@ void BuildShape(std::string_view input, const SlotLog& log, ShapeCache& shape, c
   const auto relocate = [&](std::string_view* target) {
     const std::string_view view = *target;
     const auto at = reinterpret_cast<std::uintptr_t>(view.data());
+    const auto arena = reinterpret_cast<std::uintptr_t>(state.arena.data());
+    if (!view.empty() && at >= arena && at - arena < state.arena.size()) {
+      // The next full scan reuses the arena: the shape keeps a copy.
+      if (view.size() > shape.decoded.size() - shape.decoded_used) return false;
+      std::memcpy(shape.decoded.data() + shape.decoded_used, view.data(), view.size());
+      shape.relocations[count++] = Relocation{target, shape.decoded_used, kDecodedSegment};
+      shape.decoded_used += static_cast<std::uint32_t>(view.size());
+      return true;
+    }
     if (at < base || at - base > input.size() || at - base + view.size() > input.size() ||
         view.data() == kNsXml.data()) {
       return true;
@@ -2713,24 +2734,29 @@ ListItems::iterator& ListItems::iterator::operator++() {
 }
 
 Scanner::Scanner() : Scanner(ScannerOptions{}) {}
-Scanner::Scanner(ScannerOptions options) : state_(std::make_unique<State>()), shape_cache_(options.shape_cache) {
-  state_->log.on = shape_cache_;
-}
+Scanner::Scanner(ScannerOptions options) : state_(std::make_unique<State>()), shape_cache_(options.shape_cache) {}
 Scanner::~Scanner() = default;
 
 ScanResult Scanner::Scan(std::string_view datagram) {
   const Results results{envelope_, envelope_.entries_, envelope_.entry_count_, envelope_.types_,
                         envelope_.type_count_};
+  bool rebuild = false;
   if (shape_cache_) {
     ShapeCache& shape = state_->shape;
     if (shape.valid && datagram.size() <= kMaxEnvelopeBytes && MatchShape(datagram, shape, UseAvx2())) {
       ApplyShape(datagram, shape, results);
       ++shape_hits_;
+      ++shape_life_hits_;
+      misses_in_a_row_ = 0;
       return {};
     }
     ++shape_misses_;
-    // The full scan reuses the arena, which the cached result may point into.
-    shape.valid = false;
+    if (shape.valid) ++shape_life_misses_;
+    ++misses_in_a_row_;
+    // The shape does not depend on the full scan's state (BuildShape refuses
+    // results in the arena), so it stays until a rebuild replaces it.
+    rebuild = !shape.valid || misses_in_a_row_ >= rebuild_after_;
+    state_->log.on = rebuild;
     state_->log.count = 0;
     state_->log.app_sequence = false;
   }
@@ -2747,7 +2773,20 @@ ScanResult Scanner::Scan(std::string_view datagram) {
   Pass pass(datagram, *state_, envelope_, envelope_.entries_, envelope_.entry_count_, envelope_.types_,
             envelope_.type_count_, UseAvx2());
   const ScanResult result = pass.Run();
-  if (shape_cache_ && result.ok()) BuildShape(datagram, state_->log, state_->shape, results, UseAvx2());
+  if (rebuild && result.ok()) {
+    ShapeCache& shape = state_->shape;
+    if (shape.valid) {
+      // A shape that missed more than it hit was the wrong one to keep:
+      // wait longer before the next rebuild.
+      rebuild_after_ = shape_life_hits_ < shape_life_misses_ ? std::min(2 * rebuild_after_, kMaxShapeRebuildMisses)
+                                                             : kShapeRebuildMisses;
+    }
+    BuildShape(datagram, state_->log, shape, results, *state_, UseAvx2());
+    ++shape_builds_;
+    shape_life_hits_ = 0;
+    shape_life_misses_ = 0;
+    misses_in_a_row_ = 0;
+  }
   return result;
 }
 

@@ -58,13 +58,20 @@
 // segment's shift, slot fields re-trimmed and numbers re-parsed by the full
 // scan's own functions. Anything else (a changed constant byte, a reference,
 // CDATA, a comment, CR, a child element, a truncation) falls back to the full
-// scan, which is authoritative and rebuilds the shape; the fast path never
-// reports an error. Results are identical to a scan without the cache, views
-// included (views into the Scanner's own storage stay where they are). A hit
-// costs about a third of a full scan; one shape is kept, so interleaved
-// models miss (a miss is the full scan plus rebuilding the shape). All of it
-// lives in the Scanner from construction: nothing is allocated per envelope.
-// The cache is on by default; ScannerOptions turns it off.
+// scan, which is authoritative; the fast path never reports an error.
+// Results are identical to a scan without the cache, views included (views
+// to constants stay where they are, and decoded text the result points to,
+// such as a namespace with a reference, is copied into the shape). A hit costs
+// about a third of a full scan. One shape is kept, and it survives misses:
+// a miss is the failed match plus the full scan, and the shape is rebuilt
+// (slots logged during that scan, then copied) only after
+// kShapeRebuildMisses misses in a row, a number that doubles (up to
+// kMaxShapeRebuildMisses) each time a shape is replaced having missed more
+// than it hit. So a storm of one model rebuilds once, an interleaved pair of
+// models keeps one shape for half the traffic, and a mix that never repeats
+// pays for a rebuild rarely. All of it lives in the Scanner from
+// construction: nothing is allocated per envelope. The cache is on by
+// default; ScannerOptions turns it off.
 //
 // Lifetime. Every string_view the scanner hands out (in Envelope, Entry,
 // QName, Text) points into the datagram passed to Scan or into the Scanner
@@ -242,6 +249,10 @@ class Envelope {
   std::size_t type_count_ = 0;
 };
 
+// Shape cache rebuild policy (see "Shape cache").
+inline constexpr std::uint32_t kShapeRebuildMisses = 2;
+inline constexpr std::uint32_t kMaxShapeRebuildMisses = 64;
+
 struct ScannerOptions {
   // Try the last envelope's shape before the full scan ("Shape cache").
   bool shape_cache = true;
@@ -267,6 +278,8 @@ class Scanner {
   // not (no shape yet, or the datagram did not match it).
   std::uint64_t shape_hits() const { return shape_hits_; }
   std::uint64_t shape_misses() const { return shape_misses_; }
+  // Shapes built so far.
+  std::uint64_t shape_builds() const { return shape_builds_; }
 
  private:
   struct State;  // element and namespace stacks, decode arena, shape cache
@@ -275,6 +288,13 @@ class Scanner {
   bool shape_cache_ = true;
   std::uint64_t shape_hits_ = 0;
   std::uint64_t shape_misses_ = 0;
+  std::uint64_t shape_builds_ = 0;
+  // The current shape's hits and misses, misses in a row, and how many in a
+  // row trigger a rebuild.
+  std::uint64_t shape_life_hits_ = 0;
+  std::uint64_t shape_life_misses_ = 0;
+  std::uint32_t misses_in_a_row_ = 0;
+  std::uint32_t rebuild_after_ = kShapeRebuildMisses;
 };
 
 }  // namespace onvif::wsd
