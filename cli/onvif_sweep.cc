@@ -396,8 +396,9 @@ int Main(int argc, char** argv) {
     // device itself and make a storm overflow the receive buffer. The
     // supervisor flushes every 100 ms, so lines still appear as found.
     std::setvbuf(stdout, nullptr, _IOFBF, 1 << 20);
-    options.on_found = [](const sweep::DeviceInfo& device) {
-      const std::string line = sweep::FormatFoundEvent(device);
+    options.on_found = [line = std::string()](const sweep::DeviceInfo& device) mutable {
+      line.clear();  // one buffer for every line (on_found calls are serialized)
+      sweep::AppendDeviceEvent("found", "probe", device, &line);
       std::fwrite(line.data(), 1, line.size(), stdout);
     };
     options.on_resolved = [](const sweep::DeviceInfo& device) {
