@@ -114,7 +114,6 @@ void DeviceStore::Build(const Record& record, DeviceInfo& out) const {
   AssignList(interned_lists_[record.types], out.types);
   AssignItems(record.scopes, out.scopes);
   AssignItems(record.xaddrs, out.xaddrs);
-  out.best_xaddr.reset();
   out.metadata_version = record.metadata_version;
   AnsweredNames(record.slot, out.answered);
   AssignList(interned_lists_[record.interfaces], out.interfaces);
@@ -179,7 +178,10 @@ bool DeviceStore::Describe(std::uint32_t slot, const DeviceInfo& device,
     if (on_found_) {
       Build(record, callback_scratch_);
       if (device.best_xaddr.has_value()) {
-        callback_scratch_.best_xaddr.emplace().assign(*device.best_xaddr);
+        if (!callback_scratch_.best_xaddr.has_value()) callback_scratch_.best_xaddr.emplace();
+        callback_scratch_.best_xaddr->assign(*device.best_xaddr);
+      } else {
+        callback_scratch_.best_xaddr.reset();
       }
       on_found_(callback_scratch_);
     }
@@ -195,6 +197,7 @@ bool DeviceStore::FillXAddrs(std::uint32_t slot, const std::vector<std::string>&
   record.xaddrs = Pack(xaddrs);
   if (on_resolved_) {
     Build(record, callback_scratch_);
+    callback_scratch_.best_xaddr.reset();
     on_resolved_(callback_scratch_);
   }
   return true;

@@ -148,7 +148,8 @@ class DeviceStore {
   // Needs mu_.
   std::uint32_t Intern(const std::vector<std::string>& list);
   std::string_view Pack(const std::vector<std::string>& items);
-  // Fills `out` from `record`, reusing its strings' storage. Needs mu_.
+  // Fills `out` from `record`, reusing its strings' storage; best_xaddr is
+  // not the record's and is left alone. Needs mu_.
   void Build(const Record& record, DeviceInfo& out) const;
 
   const std::size_t slot_count_;

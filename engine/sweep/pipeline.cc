@@ -130,7 +130,6 @@ void ReplyPipeline::CopyOut(const wsd::Envelope& envelope, const wsd::Entry& ent
   } else {
     device.interfaces.clear();
   }
-  device.best_xaddr.reset();
   device.first_seen_ms = now_ms;
 }
 
@@ -201,8 +200,10 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned s
         DeviceInfo& device = description_;
         const std::string ip = peer_ip();  // once, for the ranking and the store
         if (interface_index < options_.arrival_interfaces.size()) {
-          device.best_xaddr =
-              BestXAddr(device.xaddrs, {&options_.arrival_interfaces[interface_index], 1}, {&ip, 1});
+          AssignBestXAddr(device.xaddrs, {&options_.arrival_interfaces[interface_index], 1}, {&ip, 1},
+                          device.best_xaddr);
+        } else {
+          device.best_xaddr.reset();
         }
         if (is_new && device.xaddrs.empty()) {
           resolve_requests_.push_back({device.endpoint, interface_index, socket, current_peer_});
