@@ -396,14 +396,17 @@ int Main(int argc, char** argv) {
     // device itself and make a storm overflow the receive buffer. The
     // supervisor flushes every 100 ms, so lines still appear as found.
     std::setvbuf(stdout, nullptr, _IOFBF, 1 << 20);
-    options.on_found = [](const sweep::DeviceInfo& device) {
-      const std::string line = sweep::FormatFoundEvent(device);
+    options.on_found = [line = std::string()](const sweep::DeviceInfo& device) mutable {
+      line.clear();  // one buffer for every line (on_found calls are serialized)
+      sweep::AppendDeviceEvent("found", "probe", device, &line);
       std::fwrite(line.data(), 1, line.size(), stdout);
     };
     options.on_resolved = [](const sweep::DeviceInfo& device) {
       const std::string line = sweep::FormatDeviceEvent("updated", "resolve", device);
       std::fwrite(line.data(), 1, line.size(), stdout);
     };
+    // Every device is out as it is found; the summary needs only the count.
+    options.collect_devices = false;
   }
 
   BlockStopSignals();
@@ -439,14 +442,14 @@ int Main(int argc, char** argv) {
       out = sweep::FormatJson(*result);
       break;
     case sweep::Format::kNdjson:
-      out = sweep::FormatSummaryEvent(result->devices.size(), result->stats);
+      out = sweep::FormatSummaryEvent(result->device_count, result->stats);
       break;
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
-  if (expect >= 0 && result->devices.size() < static_cast<std::size_t>(expect)) {
+  if (expect >= 0 && result->device_count < static_cast<std::size_t>(expect)) {
     std::fprintf(stderr, "onvif-sweep: found %zu devices, expected at least %lld\n",
-                 result->devices.size(), static_cast<long long>(expect));
+                 result->device_count, static_cast<long long>(expect));
     return kExitShortfall;
   }
   return 0;

@@ -18,7 +18,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
+
+#include "absl/container/inlined_vector.h"
 
 namespace onvif::base {
 
@@ -65,7 +66,9 @@ class JsonWriter {
   void BeforeValue();
 
   std::string* out_;
-  std::vector<char> stack_;  // '{' or '[' per open container
+  // '{' or '[' per open container; inline, so a line of a few levels
+  // allocates nothing of the writer's own.
+  absl::InlinedVector<char, 16> stack_;
   bool first_ = true;        // nothing written yet in the innermost container
   bool after_key_ = false;   // a key was written, its value is next
 };

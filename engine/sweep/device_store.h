@@ -29,11 +29,22 @@
 // (probe_variants.h) in an atomic per-slot mask: one relaxed load, and a
 // fetch_or only the first time, so duplicates stay lock-free. Descriptions
 // carry the names of the variants marked so far (on_found: those known when
-// the device is first found; Snapshot / Take: all of them).
+// the device is first found; Snapshot: all of them).
 //
 // Callbacks. `on_found` runs under the lock, once per endpoint, when it is
 // first described: NDJSON lines are thereby written whole and in order. It
-// must not call back into the store.
+// must not call back into the store. The DeviceInfo it gets is the store's
+// scratch, valid only during the call.
+//
+// Storage. A storm of N cameras keeps N descriptions for the whole sweep, so
+// they are kept compact: a Record of fixed size, its text (endpoint, scopes,
+// XAddrs, addresses) packed into a TextArena, and the lists that repeat from
+// device to device (Types, interface names) interned once. Describing a
+// device allocates nothing once the arena block and the intern tables have
+// room; a DeviceInfo is built only when asked for (Snapshot, the callbacks).
+// Lists are kept as their items joined by one space: items of Scopes and
+// XAddrs are split on XML whitespace and addresses are IPs, so none holds a
+// space.
 
 #ifndef ONVIF_ENGINE_SWEEP_DEVICE_STORE_H_
 #define ONVIF_ENGINE_SWEEP_DEVICE_STORE_H_
@@ -43,13 +54,16 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include <mutex>
-
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "engine/base/text_arena.h"
 #include "engine/sweep/result.h"
 
 namespace onvif::sweep {
@@ -73,12 +87,12 @@ class DeviceStore {
   // description also its first_seen_ms and interfaces, and calls on_found.
   // Adds `address` (fingerprint `address_fingerprint`, nonzero) to the set.
   // Returns true on the first description.
-  bool Describe(std::uint32_t slot, DeviceInfo device, std::uint64_t address_fingerprint,
+  bool Describe(std::uint32_t slot, const DeviceInfo& device, std::uint64_t address_fingerprint,
                 absl::FunctionRef<std::string()> address);
 
   // A ResolveMatch for the endpoint at `slot`: sets its XAddrs when it was
   // described without any. True when it did.
-  bool FillXAddrs(std::uint32_t slot, std::vector<std::string> xaddrs);
+  bool FillXAddrs(std::uint32_t slot, const std::vector<std::string>& xaddrs);
 
   // Any related reply: the endpoint at `slot` answered Probe variant
   // `variant` (< the number of variant names). Lock-free.
@@ -97,45 +111,71 @@ class DeviceStore {
                     absl::FunctionRef<std::string()> address,
                     absl::FunctionRef<std::vector<std::string>()> xaddrs);
 
-  // The described devices in discovery order, with their slots. Call once
-  // the workers are done (it copies under the lock; safe at any time).
+  // The described devices in discovery order, with their slots, built from
+  // the compact records (best_xaddr is left for the caller to rank). Safe at
+  // any time; call it once the workers are done for the final list.
   std::vector<std::pair<std::uint32_t, DeviceInfo>> Snapshot() const;
-  // The same, moved out instead of copied: for the one reader at the end of
-  // a sweep. The store keeps its slots (described() is unchanged; later
-  // Describe / MergeAddress calls are safe) but the taken records are empty.
-  std::vector<std::pair<std::uint32_t, DeviceInfo>> Take();
+  // Described devices without XAddrs, without building any DeviceInfo.
+  std::size_t CountWithoutXAddrs() const;
   std::size_t described() const;
 
  private:
+  // Lists are items joined by one space (see Storage); interned lists are
+  // indices into interned_lists_.
   struct Record {
+    std::string_view endpoint;
+    std::string_view scopes;
+    std::string_view xaddrs;
+    std::string_view addresses;
+    std::optional<std::uint64_t> metadata_version;
+    std::int64_t first_seen_ms = 0;
     std::uint32_t slot = 0;
+    std::uint32_t types = 0;
+    std::uint32_t interfaces = 0;
     bool described = false;
-    DeviceInfo info;
-    std::vector<std::uint64_t> address_fingerprints;
+    // Fingerprints of the addresses after the first (which is in
+    // SlotState::first_address): multi-homed devices only.
+    std::vector<std::uint64_t> more_fingerprints;
   };
   DeviceStore(std::size_t slot_count, FoundCallback on_found, std::vector<std::string> variant_names,
               FoundCallback on_resolved);
-  std::vector<std::string> AnsweredNames(std::uint32_t slot) const;
+  // The answered variants' names into `names`, reusing its strings.
+  void AnsweredNames(std::uint32_t slot, std::vector<std::string>& names) const;
   Record& RecordFor(std::uint32_t slot);  // needs mu_
   // True when the address was new. Needs mu_.
   bool AddAddress(Record& record, std::uint32_t slot, std::uint64_t fingerprint,
                   absl::FunctionRef<std::string()> address);
+  // Needs mu_.
+  std::uint32_t Intern(const std::vector<std::string>& list);
+  std::string_view Pack(const std::vector<std::string>& items);
+  // Fills `out` from `record`, reusing its strings' storage; best_xaddr is
+  // not the record's and is left alone. Needs mu_.
+  void Build(const Record& record, DeviceInfo& out) const;
 
   const std::size_t slot_count_;
   const FoundCallback on_found_;
   const FoundCallback on_resolved_;
-  // First recorded address per slot; 0 = none yet. Written under mu_.
-  std::unique_ptr<std::atomic<std::uint64_t>[]> first_address_;
+  // What the store keeps per seen-table slot, together so that a reply
+  // touches one cache line of it (slots are random, and a storm's are cold).
+  struct SlotState {
+    // First recorded address; 0 = none yet. Written under mu_.
+    std::atomic<std::uint64_t> first_address{0};
+    std::uint32_t record_plus_one = 0;  // index into records_ + 1; 0 = none. Guarded by mu_.
+    std::atomic<std::uint8_t> answered{0};  // bit per variant
+  };
+  std::unique_ptr<SlotState[]> slots_;
   const std::vector<std::string> variant_names_;
-  std::unique_ptr<std::atomic<std::uint8_t>[]> answered_;  // per slot, bit per variant
 
   // Everything below is guarded by mu_.
   mutable std::mutex mu_;
-  std::vector<std::uint32_t> record_of_slot_;  // kNoRecord or an index into records_
-  // A deque: growing it never moves the records (a vector would move every
-  // DeviceInfo each time it doubles, inside the storm).
+  // A deque: growing it never moves the records (a vector would copy them
+  // all each time it doubles, inside the storm).
   std::deque<Record> records_;
   std::vector<std::uint32_t> described_order_;
+  base::TextArena arena_;
+  std::vector<std::vector<std::string>> interned_lists_;
+  absl::flat_hash_map<std::vector<std::string>, std::uint32_t> list_ids_;
+  DeviceInfo callback_scratch_;  // what on_found / on_resolved see
 };
 
 }  // namespace onvif::sweep

@@ -161,14 +161,18 @@ std::string FormatFoundEvent(const DeviceInfo& device) { return FormatDeviceEven
 
 std::string FormatDeviceEvent(std::string_view event, std::string_view via, const DeviceInfo& device) {
   std::string out;
-  base::JsonWriter json(&out);
+  AppendDeviceEvent(event, via, device, &out);
+  return out;
+}
+
+void AppendDeviceEvent(std::string_view event, std::string_view via, const DeviceInfo& device, std::string* out) {
+  base::JsonWriter json(out);
   json.BeginObject();
   json.KeyString("event", event);
   json.KeyString("via", via);
   WriteDeviceFields(json, device);
   json.EndObject();
-  out.push_back('\n');
-  return out;
+  out->push_back('\n');
 }
 
 std::string FormatSummaryEvent(std::size_t devices, const SweepStats& stats) {

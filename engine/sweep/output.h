@@ -42,6 +42,9 @@ std::string FormatFoundEvent(const DeviceInfo& device);
 // {"event":EVENT,"via":VIA,<device fields>} and a newline; e.g. "updated" via
 // "resolve" when a ResolveMatch filled in a device's XAddrs.
 std::string FormatDeviceEvent(std::string_view event, std::string_view via, const DeviceInfo& device);
+// The same line appended to *out: a caller streaming many lines reuses one
+// buffer.
+void AppendDeviceEvent(std::string_view event, std::string_view via, const DeviceInfo& device, std::string* out);
 // {"event":"summary","devices":N,<stats fields>} and a newline.
 std::string FormatSummaryEvent(std::size_t devices, const SweepStats& stats);
 // The last line of a watch: {"event":"summary","devices":<present>,"rounds",

@@ -23,6 +23,20 @@ std::vector<std::string> Items(std::string_view value) {
   return out;
 }
 
+// `out` = the list's items, reusing the storage of the strings it holds.
+void AssignItems(std::string_view value, std::vector<std::string>& out) {
+  std::size_t count = 0;
+  for (std::string_view item : wsd::ListItems(value)) {
+    if (count < out.size()) {
+      out[count].assign(item);
+    } else {
+      out.emplace_back(item);
+    }
+    ++count;
+  }
+  out.resize(count);
+}
+
 void RaiseTo(std::atomic<std::int64_t>& word, std::int64_t value) {
   std::int64_t current = word.load(std::memory_order_relaxed);
   while (current < value &&
@@ -99,23 +113,24 @@ bool ReplyPipeline::PassesFilter(const wsd::Envelope& envelope, const wsd::Entry
   return wsd::AllScopesMatch(options_.filter_scopes, entry.scopes.Get({field_scratch_.get(), kScratchBytes}));
 }
 
-DeviceInfo ReplyPipeline::CopyOut(const wsd::Envelope& envelope, const wsd::Entry& entry,
-                                  std::string_view endpoint, unsigned interface_index,
-                                  std::int64_t now_ms) {
-  DeviceInfo device;
-  device.endpoint = std::string(endpoint);
-  for (const wsd::QName& type : envelope.types(entry)) {
-    device.types.push_back(wsd::ClarkName(type.ns, type.local));
-  }
+void ReplyPipeline::CopyOut(const wsd::Envelope& envelope, const wsd::Entry& entry,
+                            std::string_view endpoint, unsigned interface_index, std::int64_t now_ms) {
+  DeviceInfo& device = description_;
+  device.endpoint.assign(endpoint);
+  const std::span<const wsd::QName> types = envelope.types(entry);
+  device.types.resize(types.size());
+  for (std::size_t i = 0; i < types.size(); ++i) wsd::AssignClarkName(types[i].ns, types[i].local, device.types[i]);
   const std::span<char> scratch(field_scratch_.get(), kScratchBytes);
-  if (entry.scopes.present) device.scopes = Items(entry.scopes.Get(scratch));
-  if (entry.xaddrs.present) device.xaddrs = Items(entry.xaddrs.Get(scratch));
+  AssignItems(entry.scopes.present ? entry.scopes.Get(scratch) : std::string_view(), device.scopes);
+  AssignItems(entry.xaddrs.present ? entry.xaddrs.Get(scratch) : std::string_view(), device.xaddrs);
   device.metadata_version = entry.metadata_version;
   if (interface_index < options_.interface_names.size()) {
-    device.interfaces.push_back(options_.interface_names[interface_index]);
+    device.interfaces.resize(1);
+    device.interfaces[0].assign(options_.interface_names[interface_index]);
+  } else {
+    device.interfaces.clear();
   }
   device.first_seen_ms = now_ms;
-  return device;
 }
 
 void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned socket,
@@ -181,16 +196,19 @@ void ReplyPipeline::Process(std::string_view payload, bool truncated, unsigned s
         ++(is_new ? counters.new_devices : counters.updated);
         const std::int64_t now_ms = absl::ToInt64Milliseconds(options_.now() - options_.start);
         if (is_new && options_.last_new_ms != nullptr) RaiseTo(*options_.last_new_ms, now_ms);
-        DeviceInfo device = CopyOut(envelope, entry, endpoint, interface_index, now_ms);
+        CopyOut(envelope, entry, endpoint, interface_index, now_ms);
+        DeviceInfo& device = description_;
         const std::string ip = peer_ip();  // once, for the ranking and the store
         if (interface_index < options_.arrival_interfaces.size()) {
-          device.best_xaddr =
-              BestXAddr(device.xaddrs, {&options_.arrival_interfaces[interface_index], 1}, {&ip, 1});
+          AssignBestXAddr(device.xaddrs, {&options_.arrival_interfaces[interface_index], 1}, {&ip, 1},
+                          device.best_xaddr);
+        } else {
+          device.best_xaddr.reset();
         }
         if (is_new && device.xaddrs.empty()) {
           resolve_requests_.push_back({device.endpoint, interface_index, socket, current_peer_});
         }
-        (void)store_.Describe(outcome.slot, std::move(device), peer_fingerprint, [&ip] { return ip; });
+        (void)store_.Describe(outcome.slot, device, peer_fingerprint, [&ip] { return ip; });
         break;
       }
       case dedup::InsertResult::kFull:

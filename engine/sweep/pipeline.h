@@ -41,8 +41,10 @@
 // ResolveMatches whose RelatesTo names one of those Resolves
 // (ExpectResolveMatches) fills the XAddrs in (DeviceStore::FillXAddrs,
 // counted `resolved`). Anything else is `unrelated`.
-// Only kNew / kUpdated allocate (and a kSeen from a second source address of
-// a device: rare). Scratch for decoding is allocated once, at construction.
+// Only kNew / kUpdated copy anything (into the store's arena; the
+// description itself is built in a reused DeviceInfo), and a kSeen from a
+// second source address of a device (rare) allocates. Scratch for decoding is
+// allocated once, at construction.
 //
 // Threading. One pipeline per worker; the SeenTable and DeviceStore are
 // shared, everything else is the worker's. `last_new_ms` is the shared
@@ -174,8 +176,9 @@ class ReplyPipeline {
   // A ResolveMatches answering one of our Resolves.
   void ProcessResolveMatches(const wsd::Envelope& envelope, InterfaceCounters& counters, unsigned interface_index,
                              std::uint64_t peer_fingerprint, absl::FunctionRef<std::string()> peer_ip);
-  DeviceInfo CopyOut(const wsd::Envelope& envelope, const wsd::Entry& entry,
-                     std::string_view endpoint, unsigned interface_index, std::int64_t now_ms);
+  // Describes the entry into description_ (reusing its strings' storage).
+  void CopyOut(const wsd::Envelope& envelope, const wsd::Entry& entry, std::string_view endpoint,
+               unsigned interface_index, std::int64_t now_ms);
 
   dedup::SeenTable& seen_;
   DeviceStore& store_;
@@ -189,6 +192,9 @@ class ReplyPipeline {
   // Decode scratch; each holds any field (a field lies inside one datagram).
   std::unique_ptr<char[]> key_scratch_;
   std::unique_ptr<char[]> field_scratch_;
+  // The device being described: reused, so a new device costs the store's
+  // compact copy and no allocation of its own.
+  DeviceInfo description_;
 };
 
 }  // namespace onvif::sweep

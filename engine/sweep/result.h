@@ -103,6 +103,9 @@ struct SweepStats {
 
 struct SweepResult {
   std::vector<DeviceInfo> devices;  // in the order they were first found
+  // The devices found: devices.size(), also when they were not collected
+  // (SweepOptions::collect_devices).
+  std::size_t device_count = 0;
   SweepStats stats;
 };
 

@@ -548,34 +548,40 @@ absl::StatusOr<SweepResult> Sweeper::Run() {
     }
     result.stats.interfaces.push_back(std::move(stats));
   }
-  // Every interface an endpoint answered on, as the seen-table merged them,
-  // and the XAddr to use given those interfaces.
-  // Devices share a few interface masks: build each one's names and
-  // interfaces once.
-  struct MaskInfo {
-    std::vector<std::string> names;
-    std::vector<ArrivalInterface> arrived_on;
-  };
-  absl::flat_hash_map<std::uint64_t, MaskInfo> by_mask;
-  const std::vector<ArrivalInterface> none;
-  for (auto& [slot, device] : shared.store->Take()) {
-    const std::vector<ArrivalInterface>* arrived_on = &none;
-    if (std::optional<dedup::EntryView> entry = shared.seen->At(slot); entry.has_value()) {
-      auto [it, inserted] = by_mask.try_emplace(entry->interface_mask);
-      if (inserted) {
-        for (const auto& iface : interfaces_) {
-          if (entry->interface_mask & (std::uint64_t{1} << iface->index)) {
-            it->second.names.push_back(iface->name);
-            it->second.arrived_on.push_back({iface->name, iface->addresses});
+  result.device_count = shared.store->described();
+  if (!options_.collect_devices) {
+    result.stats.unresolved = static_cast<std::int64_t>(shared.store->CountWithoutXAddrs());
+  } else {
+    // Every interface an endpoint answered on, as the seen-table merged
+    // them, and the XAddr to use given those interfaces. Devices share a few
+    // interface masks: build each one's names and interfaces once.
+    struct MaskInfo {
+      std::vector<std::string> names;
+      std::vector<ArrivalInterface> arrived_on;
+    };
+    absl::flat_hash_map<std::uint64_t, MaskInfo> by_mask;
+    const std::vector<ArrivalInterface> none;
+    std::vector<std::pair<std::uint32_t, DeviceInfo>> described = shared.store->Snapshot();
+    result.devices.reserve(described.size());
+    for (auto& [slot, device] : described) {
+      const std::vector<ArrivalInterface>* arrived_on = &none;
+      if (std::optional<dedup::EntryView> entry = shared.seen->At(slot); entry.has_value()) {
+        auto [it, inserted] = by_mask.try_emplace(entry->interface_mask);
+        if (inserted) {
+          for (const auto& iface : interfaces_) {
+            if (entry->interface_mask & (std::uint64_t{1} << iface->index)) {
+              it->second.names.push_back(iface->name);
+              it->second.arrived_on.push_back({iface->name, iface->addresses});
+            }
           }
         }
+        device.interfaces = it->second.names;
+        arrived_on = &it->second.arrived_on;
       }
-      device.interfaces = it->second.names;
-      arrived_on = &it->second.arrived_on;
+      device.best_xaddr = BestXAddr(device.xaddrs, *arrived_on, device.addresses);
+      if (device.xaddrs.empty()) ++result.stats.unresolved;
+      result.devices.push_back(std::move(device));
     }
-    device.best_xaddr = BestXAddr(device.xaddrs, *arrived_on, device.addresses);
-    if (device.xaddrs.empty()) ++result.stats.unresolved;
-    result.devices.push_back(std::move(device));
   }
   result.stats.backend = std::string(io::BackendName(workers_[0]->loop->backend()));
   result.stats.cpu_us = ProcessCpuMicros() - cpu_start_us;

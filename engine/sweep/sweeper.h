@@ -118,11 +118,16 @@ struct SweepOptions {
   // net::RealSysCalls(). Must outlive the Sweeper.
   net::OsSysCalls* sys = nullptr;
   // Called once per endpoint when it is first found, from a worker thread,
-  // serialized (under the device store's lock): keep it short.
+  // serialized (under the device store's lock): keep it short. The
+  // DeviceInfo lives only for the call.
   std::function<void(const DeviceInfo&)> on_found;
   // Called when a ResolveMatch filled in the XAddrs of a device found
   // without them; same thread and lock rules as on_found.
   std::function<void(const DeviceInfo&)> on_resolved;
+  // false: SweepResult::devices stays empty (device_count and the stats are
+  // still set), for callers that take every device through on_found: the
+  // list of a large storm is then never built.
+  bool collect_devices = true;
 };
 
 struct Progress {

@@ -89,18 +89,30 @@ std::optional<UrlHost> ParseUrlHost(std::string_view url) {
   return out;
 }
 
-std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
-                                     std::span<const ArrivalInterface> arrived_on,
-                                     std::span<const std::string> source_addresses) {
+namespace {
+
+// The XAddr to use, as an index, and whether its host is an IPv6 link-local
+// address whose zone must become the arrival interface's: [zone_begin,
+// zone_end) is then replaced by "%25<interface>".
+struct Choice {
+  std::size_t index = 0;
+  bool rezone = false;
+  std::size_t zone_begin = 0;
+  std::size_t zone_end = 0;
+};
+
+std::optional<Choice> Choose(const std::vector<std::string>& xaddrs, std::span<const ArrivalInterface> arrived_on,
+                             std::span<const std::string> source_addresses) {
   if (xaddrs.empty()) return std::nullopt;
   int best_rank = kUnreadable + 1;
   bool best_is_v6 = true;
-  std::string best;
-  for (const std::string& xaddr : xaddrs) {
+  Choice best;
+  for (std::size_t i = 0; i < xaddrs.size(); ++i) {
+    const std::string& xaddr = xaddrs[i];
     const std::optional<UrlHost> host = ParseUrlHost(xaddr);
     int rank = kUnreadable;
     bool is_v6 = false;
-    std::string chosen = xaddr;
+    Choice choice{.index = i};
     if (host.has_value()) {
       const std::optional<net::IpAddress> ip = net::IpAddress::Parse(host->host);
       is_v6 = ip.has_value() && ip->family() == net::Family::kIPv6;
@@ -112,9 +124,9 @@ std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
         rank = kLinkLocal;
         if (ip->family() == net::Family::kIPv6 && host->bracketed && !arrived_on.empty()) {
           // [begin, end) may hold the device's own "%25zone": replaced.
-          const std::size_t address_end = host->begin + host->host.size();
-          chosen = xaddr.substr(0, address_end) + "%25" + EncodeZone(arrived_on.front().name) +
-                   xaddr.substr(host->end);
+          choice.rezone = true;
+          choice.zone_begin = host->begin + host->host.size();
+          choice.zone_end = host->end;
         }
       } else {
         rank = kRoutable;
@@ -133,10 +145,46 @@ std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
     if (rank < best_rank || (rank == best_rank && rank <= kRoutable && best_is_v6 && !is_v6)) {
       best_rank = rank;
       best_is_v6 = is_v6;
-      best = std::move(chosen);
+      best = choice;
     }
   }
   return best;
+}
+
+void Render(const std::vector<std::string>& xaddrs, const Choice& choice,
+            std::span<const ArrivalInterface> arrived_on, std::string& out) {
+  const std::string& xaddr = xaddrs[choice.index];
+  if (!choice.rezone) {
+    out.assign(xaddr);
+    return;
+  }
+  out.assign(xaddr, 0, choice.zone_begin);
+  out.append("%25");
+  out.append(EncodeZone(arrived_on.front().name));
+  out.append(xaddr, choice.zone_end);
+}
+
+}  // namespace
+
+std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
+                                     std::span<const ArrivalInterface> arrived_on,
+                                     std::span<const std::string> source_addresses) {
+  const std::optional<Choice> choice = Choose(xaddrs, arrived_on, source_addresses);
+  if (!choice.has_value()) return std::nullopt;
+  std::string out;
+  Render(xaddrs, *choice, arrived_on, out);
+  return out;
+}
+
+void AssignBestXAddr(const std::vector<std::string>& xaddrs, std::span<const ArrivalInterface> arrived_on,
+                     std::span<const std::string> source_addresses, std::optional<std::string>& out) {
+  const std::optional<Choice> choice = Choose(xaddrs, arrived_on, source_addresses);
+  if (!choice.has_value()) {
+    out.reset();
+    return;
+  }
+  if (!out.has_value()) out.emplace();
+  Render(xaddrs, *choice, arrived_on, *out);
 }
 
 }  // namespace onvif::sweep

@@ -59,6 +59,10 @@ std::optional<UrlHost> ParseUrlHost(std::string_view url);
 std::optional<std::string> BestXAddr(const std::vector<std::string>& xaddrs,
                                      std::span<const ArrivalInterface> arrived_on,
                                      std::span<const std::string> source_addresses);
+// The same into `out`, reusing the storage of the string it holds (a storm
+// ranks every new device's XAddrs).
+void AssignBestXAddr(const std::vector<std::string>& xaddrs, std::span<const ArrivalInterface> arrived_on,
+                     std::span<const std::string> source_addresses, std::optional<std::string>& out);
 
 }  // namespace onvif::sweep
 

@@ -61,8 +61,22 @@ absl::StatusOr<std::vector<QNameSpec>> ParseTypeNames(std::string_view text) {
 }
 
 std::string ClarkName(std::string_view ns, std::string_view local) {
-  if (ns.empty()) return std::string(local);
-  return absl::StrCat("{", base::ToAbsl(ns), "}", base::ToAbsl(local));
+  std::string out;
+  AssignClarkName(ns, local, out);
+  return out;
+}
+
+void AssignClarkName(std::string_view ns, std::string_view local, std::string& out) {
+  if (ns.empty()) {
+    out.assign(local);
+    return;
+  }
+  out.clear();
+  out.reserve(ns.size() + local.size() + 2);
+  out.push_back('{');
+  out.append(ns);
+  out.push_back('}');
+  out.append(local);
 }
 
 }  // namespace onvif::wsd

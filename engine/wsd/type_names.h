@@ -25,6 +25,8 @@ absl::StatusOr<std::vector<QNameSpec>> ParseTypeNames(std::string_view text);
 
 // "{namespace}Local", or "Local" for an empty namespace (an unbound prefix).
 std::string ClarkName(std::string_view ns, std::string_view local);
+// The same into `out`, reusing its storage.
+void AssignClarkName(std::string_view ns, std::string_view local, std::string& out);
 
 }  // namespace onvif::wsd
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -140,6 +141,29 @@ TEST(JsonStringTest, TruncatedSequencesAreOneReplacement) {
   // Unicode's own example (Table 3-8): 61 F1 80 80 E1 80 C2 62 80 63 80 BF 64.
   EXPECT_EQ(Quoted("\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64"),
             "\"a" FFFD FFFD FFFD "b" FFFD "c" FFFD FFFD "d\"");
+}
+
+// Plain text is passed 8 bytes at a time; every byte that needs a look must
+// still be seen wherever it sits in such a word.
+TEST(JsonStringTest, EscapesAnywhereInLongPlainRuns) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"\"", "\\\""},        {"\\", "\\\\"},         {"\n", "\\n"},
+      {"\x01", "\\u0001"},   {"\x1f", "\\u001f"},    {std::string_view("\0", 1), "\\u0000"},
+      {"\x7f", "\x7f"},      {" ", " "},             {"\xC3\xA9", "\xC3\xA9"},
+      {"\xFF", FFFD},        {"\xE2\x82", FFFD},     {"!", "!"},
+  };
+  for (const auto& [raw, escaped] : cases) {
+    for (std::size_t length = 1; length <= 40; ++length) {
+      for (std::size_t at = 0; at + raw.size() <= length; ++at) {
+        std::string input(length, 'a');
+        input.replace(at, raw.size(), raw);
+        std::string want = "\"";
+        want.append(at, 'a').append(escaped).append(length - at - raw.size(), 'a').push_back('"');
+        ASSERT_EQ(Quoted(input), want) << "byte " << static_cast<int>(static_cast<unsigned char>(raw[0]))
+                                       << " at " << at << " of " << length;
+      }
+    }
+  }
 }
 
 TEST(JsonStringTest, EveryByteGivesValidUtf8) {

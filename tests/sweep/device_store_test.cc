@@ -41,24 +41,55 @@ TEST(DeviceStoreTest, DescribeOnceThenUpdateKeepsFirstSeen) {
   EXPECT_EQ(snapshot[0].second.addresses, std::vector<std::string>{"10.0.0.2"});
 }
 
-TEST(DeviceStoreTest, TakeMovesWhatSnapshotCopies) {
-  auto store = DeviceStore::Create(16);
+// Snapshots are built from the compact records, as often as asked, with
+// every field as described; lists shared between devices are interned.
+TEST(DeviceStoreTest, SnapshotsRebuildEveryField) {
+  std::vector<DeviceInfo> seen_by_callback;
+  auto store = DeviceStore::Create(16, [&](const DeviceInfo& d) { seen_by_callback.push_back(d); },
+                                   {"dn:NetworkVideoTransmitter", "tds:Device"});
   ASSERT_TRUE(store.ok());
-  ASSERT_TRUE((*store)->Describe(4, Device("urn:b", 7, "n1"), 1, [] { return "10.0.0.3"; }));
-  ASSERT_TRUE((*store)->Describe(2, Device("urn:a", 9, "n0"), 2, [] { return "10.0.0.2"; }));
-  const auto copied = (*store)->Snapshot();
-  const auto taken = (*store)->Take();
-  ASSERT_EQ(taken.size(), 2u);
-  for (std::size_t i = 0; i < taken.size(); ++i) {
-    EXPECT_EQ(taken[i].first, copied[i].first);
-    EXPECT_EQ(taken[i].second.endpoint, copied[i].second.endpoint);
-    EXPECT_EQ(taken[i].second.interfaces, copied[i].second.interfaces);
-    EXPECT_EQ(taken[i].second.addresses, copied[i].second.addresses);
-    EXPECT_EQ(taken[i].second.first_seen_ms, copied[i].second.first_seen_ms);
+  DeviceInfo b = Device("urn:b", 7, "n1");
+  b.types = {"{http://www.onvif.org/ver10/network/wsdl}NetworkVideoTransmitter", "Local"};
+  b.scopes = {"onvif://www.onvif.org/name/b", "onvif://www.onvif.org/location/x", "odd:scope"};
+  b.xaddrs = {"http://10.0.0.3/onvif/device_service", "http://[fe80::3%25n1]/onvif/device_service"};
+  b.best_xaddr = "http://10.0.0.3/onvif/device_service";
+  (*store)->MarkAnswered(4, 1);
+  ASSERT_TRUE((*store)->Describe(4, b, 1, [] { return "10.0.0.3"; }));
+  DeviceInfo a = Device("urn:a", 9, "n0");
+  a.types = b.types;
+  a.xaddrs.clear();
+  a.metadata_version.reset();
+  ASSERT_TRUE((*store)->Describe(2, a, 2, [] { return "10.0.0.2"; }));
+  for (int round = 0; round < 2; ++round) {
+    const auto snapshot = (*store)->Snapshot();
+    ASSERT_EQ(snapshot.size(), 2u);
+    EXPECT_EQ(snapshot[0].first, 4u);  // discovery order
+    const DeviceInfo& got = snapshot[0].second;
+    EXPECT_EQ(got.endpoint, "urn:b");
+    EXPECT_EQ(got.types, b.types);
+    EXPECT_EQ(got.scopes, b.scopes);
+    EXPECT_EQ(got.xaddrs, b.xaddrs);
+    EXPECT_EQ(got.metadata_version, 1u);
+    EXPECT_EQ(got.interfaces, std::vector<std::string>{"n1"});
+    EXPECT_EQ(got.addresses, std::vector<std::string>{"10.0.0.3"});
+    EXPECT_EQ(got.answered, std::vector<std::string>{"tds:Device"});
+    EXPECT_EQ(got.first_seen_ms, 7);
+    EXPECT_FALSE(got.best_xaddr.has_value()) << "ranked by the sweep at the end";
+    EXPECT_EQ(snapshot[1].second.endpoint, "urn:a");
+    EXPECT_EQ(snapshot[1].second.types, b.types);
+    EXPECT_TRUE(snapshot[1].second.xaddrs.empty());
+    EXPECT_FALSE(snapshot[1].second.metadata_version.has_value());
+    EXPECT_TRUE(snapshot[1].second.answered.empty());
   }
-  EXPECT_EQ(taken[0].second.endpoint, "urn:b");  // discovery order
-  EXPECT_EQ((*store)->described(), 2u);
-  EXPECT_TRUE((*store)->Snapshot()[0].second.endpoint.empty()) << "moved out";
+  EXPECT_EQ((*store)->CountWithoutXAddrs(), 1u);
+  // on_found saw the description as stored, with the ranking it was given.
+  ASSERT_EQ(seen_by_callback.size(), 2u);
+  EXPECT_EQ(seen_by_callback[0].scopes, b.scopes);
+  EXPECT_EQ(seen_by_callback[0].best_xaddr, b.best_xaddr);
+  EXPECT_EQ(seen_by_callback[0].answered, std::vector<std::string>{"tds:Device"});
+  EXPECT_EQ(seen_by_callback[1].endpoint, "urn:a");
+  EXPECT_FALSE(seen_by_callback[1].best_xaddr.has_value()) << "the scratch does not leak the last device's";
+  EXPECT_TRUE(seen_by_callback[1].xaddrs.empty());
 }
 
 TEST(DeviceStoreTest, MergeAddressFastPathAndNewAddress) {

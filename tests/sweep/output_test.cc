@@ -87,6 +87,11 @@ TEST(OutputTest, Ndjson) {
             std::string("{\"event\":\"updated\",\"via\":\"resolve\",") + kDeviceA + "}\n");
   EXPECT_EQ(FormatSummaryEvent(2, r.stats),
             std::string("{\"event\":\"summary\",\"devices\":2,") + kStats + "}\n");
+  // Appending lines to one buffer gives the lines one after the other.
+  std::string stream = "earlier\n";
+  AppendDeviceEvent("found", "probe", r.devices[0], &stream);
+  AppendDeviceEvent("found", "probe", r.devices[1], &stream);
+  EXPECT_EQ(stream, "earlier\n" + FormatFoundEvent(r.devices[0]) + FormatFoundEvent(r.devices[1]));
 }
 
 TEST(OutputTest, Table) {

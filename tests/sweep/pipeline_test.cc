@@ -289,6 +289,43 @@ TEST_F(PipelineTest, FedWithDatagrams) {
   EXPECT_EQ(devices[0].second.addresses, (std::vector<std::string>{"10.77.1.2", "10.77.0.2"}));
 }
 
+// A storm of new cameras: each one's description goes into the store's
+// compact records and arena, not into a dozen strings of its own. Counted,
+// not timed: the old copy-out took about 20 allocations per device.
+TEST(PipelineStormTest, NewDevicesCostUnderHalfAnAllocationEach) {
+  constexpr int kCameras = 2000;
+  auto seen = dedup::SeenTable::Create(2 * kCameras, 64 * kCameras);
+  ASSERT_TRUE(seen.ok());
+  int found = 0;
+  auto store = DeviceStore::Create(seen->slot_count(), [&found](const DeviceInfo&) { ++found; },
+                                   {"dn:NetworkVideoTransmitter"});
+  ASSERT_TRUE(store.ok());
+  PipelineOptions options;
+  options.probes = {{kProbeId0, 0}};
+  options.interface_names = {"n0"};
+  ReplyPipeline pipeline(*seen, **store, std::move(options));
+  std::vector<std::string> replies;
+  for (int i = 0; i < kCameras; ++i) replies.push_back(Reply(kProbeId0, {Camera(i)}));
+  const auto ip = [] { return std::string("10.0.0.9"); };
+  constexpr int kWarm = 100;  // first arena block, intern tables, scratch strings
+  for (int i = 0; i < kWarm; ++i) pipeline.Process(replies[i], false, 0, 1 + i, ip);
+  const long before = onvif::testing::AllocationCount();
+  for (int i = kWarm; i < kCameras; ++i) pipeline.Process(replies[i], false, 0, 1 + i, ip);
+  const long allocations = onvif::testing::AllocationCount() - before;
+  EXPECT_EQ(found, kCameras);
+  EXPECT_LT(allocations, (kCameras - kWarm) / 2) << allocations << " allocations for " << kCameras - kWarm
+                                                  << " new devices";
+  const auto devices = (*store)->Snapshot();
+  ASSERT_EQ(devices.size(), static_cast<std::size_t>(kCameras));
+  EXPECT_EQ(devices.back().second.endpoint, absl::StrCat("urn:uuid:cam-", kCameras - 1));
+  EXPECT_EQ(devices.back().second.scopes,
+            (std::vector<std::string>{absl::StrCat("onvif://www.onvif.org/name/cam%20", kCameras - 1),
+                                      "onvif://www.onvif.org/hardware/HW"}));
+  EXPECT_EQ(devices.back().second.types,
+            (std::vector<std::string>{"{http://www.onvif.org/ver10/network/wsdl}NetworkVideoTransmitter",
+                                      "{http://www.onvif.org/ver10/device/wsdl}Device"}));
+}
+
 TEST(PeerFingerprintTest, DistinctNonzeroAndPortBlind) {
   const auto v4 = [](std::string_view ip, std::uint16_t port) {
     return PeerFingerprint(net::SocketAddress(*net::IpAddress::Parse(ip), port));
