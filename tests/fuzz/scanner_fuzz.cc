@@ -191,6 +191,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Fail("fields differ", input, "scanner:\n" + DebugString(got) + "reference:\n" + DebugString(*reference));
   }
 
+  // Make this input's shape the cached one (a rebuild waits for misses in a
+  // row), checking the hit on the way.
+  for (std::uint32_t i = 0; i <= ::onvif::wsd::kMaxShapeRebuildMisses + 1; ++i) {
+    const std::uint64_t hits = cached->shape_hits();
+    const ScanResult again = cached->Scan(input);
+    if (cached->shape_hits() == hits) continue;
+    const std::string again_dump = ::onvif::testing::DumpScan(*cached, again, input);
+    if (again_dump != cold_dump) {
+      Fail("shape cache result differs on a rescan", input, "cached:\n" + again_dump + "\nwithout cache:\n" + cold_dump);
+    }
+    break;
+  }
+
   // The same shape with other slot contents, in a block of exactly its size.
   const std::string variant_bytes = SlotVariant(scanner->envelope(), input);
   std::vector<char> block(variant_bytes.begin(), variant_bytes.end());
