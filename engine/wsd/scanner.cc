@@ -23,7 +23,9 @@
 //     that holds both quotes of the URI, binding count and Bloom words in
 //     registers;
 //   - plain attributes ' name="value"' (PlainAttributes, e.g.
-//     mustUnderstand), whose prefixes it checks at once.
+//     mustUnderstand), whose prefixes it checks at once; a tag tail equal
+//     to the last one-attribute tail it accepted, with no binding pushed
+//     since, is taken whole (RepeatedPlainTail).
 // Declarations are pushed on the binding stack as they are met (so they
 // apply to the element's own name); a URI is classified into NsClass (by
 // length and one word-wise compare) only when an element first resolves to
@@ -43,7 +45,7 @@
 // by one classification into whitespace and ':' bit masks.
 //
 // End tags are matched by comparing the raw qname bytes with those of the
-// open element (word-wise). Closing an element pops the bindings it declared.
+// open element (one 16-byte compare, word-wise beyond). Closing an element pops the bindings it declared.
 //
 // Why it is fast
 // --------------
@@ -229,6 +231,54 @@ inline unsigned MoveMask(__m128i v) { return static_cast<unsigned>(_mm_movemask_
 inline __m128i Load128(const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 inline __m128i Splat(char c) { return _mm_set1_epi8(c); }
 
+// The splatted bytes the SIMD loops compare against, 32 of each (the AVX2
+// copy reads them whole), aligned so that every use folds into a memory
+// operand.
+enum Splatted : int {
+  kCaseBit,
+  kAlphaAdd,
+  kAlphaMin,
+  kDigitAdd,
+  kDigitMin,
+  kSlash,
+  kUnderscore,
+  kSpecialMax,
+  kLt,
+  kColon,
+  kColonAdd,
+  kColonMin,
+  kControlMax,
+  kAmp,
+  kSplattedCount,
+};
+struct alignas(32) SplatRow {
+  char bytes[32];
+};
+constexpr SplatRow MakeSplat(int c) {
+  SplatRow row{};
+  for (char& b : row.bytes) b = static_cast<char>(c);
+  return row;
+}
+alignas(32) constexpr SplatRow kSplats[kSplattedCount] = {
+    MakeSplat(0x20),        MakeSplat(0x7F - 'z'), MakeSplat(0x7F - ('z' - 'a') - 1),
+    MakeSplat(0x7F - '9'), MakeSplat(0x7F - ('9' - '-') - 1), MakeSplat('/'),
+    MakeSplat('_'),        MakeSplat(0x27),       MakeSplat('<'),
+    MakeSplat(':'),        MakeSplat(0x7F - ':'), MakeSplat(0x7F - (':' - '-') - 1),
+    MakeSplat(13),         MakeSplat('&'),
+};
+
+// kSplats through a pointer the compiler cannot see through: hoisted into
+// registers, the content loop's constants are reloaded after every call it
+// makes; as memory operands they cost nothing.
+ONVIF_HOT const SplatRow* OpaqueSplats() {
+  const SplatRow* k = kSplats;
+  asm("" : "+r"(k));
+  return k;
+}
+ONVIF_HOT __m128i SplatOf(const SplatRow* k, Splatted i) {
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(k[i].bytes));
+}
+
 // Bytes of x that are '<' or NUL.
 ONVIF_HOT unsigned LtOrNul(__m128i x) {
   return MoveMask(_mm_or_si128(_mm_cmpeq_epi8(x, Splat('<')), _mm_cmpeq_epi8(x, _mm_setzero_si128())));
@@ -238,20 +288,22 @@ ONVIF_HOT unsigned LtOrNul(__m128i x) {
 // unsigned min finds NUL and CR with the other controls, which the caller
 // steps over).
 ONVIF_HOT __m128i TextSpecial(__m128i x) {
-  const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, Splat(13)), x);
-  return _mm_or_si128(ctl, _mm_or_si128(_mm_cmpeq_epi8(x, Splat('<')), _mm_cmpeq_epi8(x, Splat('&'))));
+  const SplatRow* const k = OpaqueSplats();
+  const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, SplatOf(k, kControlMax)), x);
+  return _mm_or_si128(ctl, _mm_or_si128(_mm_cmpeq_epi8(x, SplatOf(k, kLt)), _mm_cmpeq_epi8(x, SplatOf(k, kAmp))));
 }
 
 // Bytes of x that are not name characters. Ranges are tested with one add
 // and one signed compare: adding (0x7F - hi) moves [lo, hi] to the top of
 // the signed range and everything above hi past it.
 ONVIF_HOT unsigned NameStops(__m128i x) {
-  const __m128i lower = _mm_or_si128(x, Splat(0x20));  // A-Z -> a-z
-  const __m128i alpha = _mm_cmpgt_epi8(_mm_add_epi8(lower, Splat(0x7F - 'z')), Splat(0x7F - ('z' - 'a') - 1));
+  const SplatRow* const k = OpaqueSplats();
+  const __m128i lower = _mm_or_si128(x, SplatOf(k, kCaseBit));  // A-Z -> a-z
+  const __m128i alpha = _mm_cmpgt_epi8(_mm_add_epi8(lower, SplatOf(k, kAlphaAdd)), SplatOf(k, kAlphaMin));
   // '-' '.' '/' '0'..'9' ':' is 0x2D..0x3A; '/' is not a name character.
-  const __m128i punct = _mm_andnot_si128(_mm_cmpeq_epi8(x, Splat('/')),
-                                         _mm_cmpgt_epi8(_mm_add_epi8(x, Splat(0x7F - ':')), Splat(0x7F - (':' - '-') - 1)));
-  const __m128i name = _mm_or_si128(_mm_or_si128(alpha, punct), _mm_cmpeq_epi8(x, Splat('_')));
+  const __m128i punct = _mm_andnot_si128(_mm_cmpeq_epi8(x, SplatOf(k, kSlash)),
+                                         _mm_cmpgt_epi8(_mm_add_epi8(x, SplatOf(k, kColonAdd)), SplatOf(k, kColonMin)));
+  const __m128i name = _mm_or_si128(_mm_or_si128(alpha, punct), _mm_cmpeq_epi8(x, SplatOf(k, kUnderscore)));
   // Bytes >= 0x80 are name characters: their top bit is the movemask bit.
   return ~(MoveMask(name) | MoveMask(x)) & 0xFFFFu;
 }
@@ -371,34 +423,29 @@ ONVIF_HOT const char* FindValueSpecial(const char* p, const char* end, char quot
 #if defined(__SSE2__)
 // The byte classifications of the few loops that are compiled twice, for
 // SSE2 (the x86-64 baseline) and for AVX2 (chosen at run time, see
-// UseAvx2). A loop builds one of these before it starts, so that the
-// constants stay in registers; the [[gnu::flatten]] wrapper of each loop
-// inlines the members in its own target context.
+// UseAvx2); the [[gnu::flatten]] wrapper of each loop inlines the members in
+// its own target context. Constants are read through a pointer the compiler
+// cannot see through: built from immediates they would cost three
+// instructions each (and a spill) per call, or be rebuilt inside loops;
+// read from kSplats they cost nothing, being memory operands.
 struct Sse2Simd {
-  __m128i case_bit = Splat(0x20);
-  __m128i alpha_add = Splat(0x7F - 'z');
-  __m128i alpha_min = Splat(0x7F - ('z' - 'a') - 1);
-  __m128i digit_add = Splat(0x7F - '9');
-  __m128i digit_min = Splat(0x7F - ('9' - '-') - 1);
-  __m128i slash = Splat('/');
-  __m128i underscore = Splat('_');
-  __m128i special_max = Splat(0x27);
-  __m128i lt = Splat('<');
+  const SplatRow* k = kSplats;
 
-  // Compilers rebuild splatted constants inside loops (two instructions
-  // each with AVX2); an empty asm makes them opaque, so they stay in
-  // registers.
-  Sse2Simd() {
-    asm("" : "+x"(case_bit), "+x"(alpha_add), "+x"(alpha_min), "+x"(digit_add), "+x"(digit_min));
-    asm("" : "+x"(slash), "+x"(underscore), "+x"(special_max), "+x"(lt));
-  }
+  Sse2Simd() { asm("" : "+r"(k)); }
+
+  __m128i Get(Splatted i) const { return _mm_load_si128(reinterpret_cast<const __m128i*>(k[i].bytes)); }
+
+  // ShortKey for a prefix of at most 15 bytes.
+  static std::uint64_t Key(const char* p, std::uint32_t n) { return ShortKey(p, n); }
 
   // Bytes of x that are not NCName characters (as NameStops, and ':' too):
   // '-' '.' '/' '0'..'9' is 0x2D..0x39, less '/'.
   unsigned NcNameStops(__m128i x) const {
-    const __m128i alpha = _mm_cmpgt_epi8(_mm_add_epi8(_mm_or_si128(x, case_bit), alpha_add), alpha_min);
-    const __m128i punct = _mm_andnot_si128(_mm_cmpeq_epi8(x, slash), _mm_cmpgt_epi8(_mm_add_epi8(x, digit_add), digit_min));
-    const __m128i name = _mm_or_si128(_mm_or_si128(alpha, punct), _mm_cmpeq_epi8(x, underscore));
+    const __m128i alpha =
+        _mm_cmpgt_epi8(_mm_add_epi8(_mm_or_si128(x, Get(kCaseBit)), Get(kAlphaAdd)), Get(kAlphaMin));
+    const __m128i punct = _mm_andnot_si128(_mm_cmpeq_epi8(x, Get(kSlash)),
+                                           _mm_cmpgt_epi8(_mm_add_epi8(x, Get(kDigitAdd)), Get(kDigitMin)));
+    const __m128i name = _mm_or_si128(_mm_or_si128(alpha, punct), _mm_cmpeq_epi8(x, Get(kUnderscore)));
     return ~(MoveMask(name) | MoveMask(x)) & 0xFFFFu;
   }
 
@@ -408,7 +455,8 @@ struct Sse2Simd {
     std::uint64_t bits = 0;
     for (int at = 0; at < 64; at += 16) {
       const __m128i x = Load128(p + at);
-      const __m128i special = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, special_max), x), _mm_cmpeq_epi8(x, lt));
+      const __m128i special =
+          _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, Get(kSpecialMax)), x), _mm_cmpeq_epi8(x, Get(kLt)));
       bits |= std::uint64_t{MoveMask(special)} << at;
     }
     return bits;
@@ -418,18 +466,24 @@ struct Sse2Simd {
 
 #if defined(ONVIF_SCANNER_AVX2)
 struct Avx2Simd : Sse2Simd {
-  __m256i special_max32;
-  __m256i lt32;
+  ONVIF_AVX2_TARGET __m256i Get32(Splatted i) const {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(k[i].bytes));
+  }
 
-  ONVIF_AVX2_TARGET Avx2Simd() : special_max32(_mm256_set1_epi8(0x27)), lt32(_mm256_set1_epi8('<')) {
-    asm("" : "+x"(special_max32), "+x"(lt32));
+  // ShortKey by one BZHI: an index of 64 or more (n <= 15 keeps it below
+  // 256) leaves the word whole.
+  ONVIF_AVX2_TARGET static std::uint64_t Key(const char* p, std::uint32_t n) {
+    if constexpr (std::endian::native == std::endian::little) return _bzhi_u64(Load64(p), n * 8);
+    return ShortKey(p, n);
   }
 
   ONVIF_AVX2_TARGET std::uint64_t ValueSpecials64(const char* p) const {
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-    const __m256i sx = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(x, special_max32), x), _mm256_cmpeq_epi8(x, lt32));
-    const __m256i sy = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(y, special_max32), y), _mm256_cmpeq_epi8(y, lt32));
+    const __m256i sx =
+        _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(x, Get32(kSpecialMax)), x), _mm256_cmpeq_epi8(x, Get32(kLt)));
+    const __m256i sy =
+        _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(y, Get32(kSpecialMax)), y), _mm256_cmpeq_epi8(y, Get32(kLt)));
     return static_cast<std::uint32_t>(_mm256_movemask_epi8(sx)) |
            (std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(sy))} << 32);
   }
@@ -472,7 +526,7 @@ ONVIF_HOT NameScan ScanName(const char* q, const char* end) {
   while (end - q >= 16) {
     const __m128i x = Load128(q);
     const unsigned stops = NameStops(x);
-    unsigned colons = MoveMask(_mm_cmpeq_epi8(x, Splat(':')));
+    unsigned colons = MoveMask(_mm_cmpeq_epi8(x, SplatOf(OpaqueSplats(), kColon)));
     if (stops != 0) colons &= (1u << std::countr_zero(stops)) - 1;
     if (colons != 0) [[unlikely]] {
       if (colon != nullptr || (colons & (colons - 1)) != 0) extra_colon = true;
@@ -841,6 +895,9 @@ struct Attribute {
 // this and the tag is read again.
 constexpr int kKeptAttributes = 4;
 
+// The longest tag tail Pass::RepeatedPlainTail compares.
+constexpr std::ptrdiff_t kMaxPlainTail = 64;
+
 // What ParseAttributes learns about one start tag's attributes. Lives in the
 // State and is reset per tag, so tags without attributes pay nothing.
 struct TagAttributes {
@@ -940,7 +997,9 @@ class Pass {
         types_(types),
         type_count_(type_count) {}
 
-  ScanResult Run();
+  // Out of line: the content loop and the shape cache's hit path (in Scan)
+  // then get their registers allocated each on its own.
+  [[gnu::noinline]] ScanResult Run();
 
  private:
   ONVIF_COLD bool Fail(ScanError error, const char* at) {
@@ -962,6 +1021,7 @@ class Pass {
   bool ParseAttributes(const char*& q, bool& self_closing, std::uint32_t binding_mark, std::uint64_t ns_bloom0,
                        std::uint64_t ns_bloom1);
   [[gnu::always_inline]] const char* PlainAttributes(const char* q, bool& self_closing);
+  [[gnu::always_inline]] bool RepeatedPlainTail(const char*& q, bool& self_closing);
   bool ParseAttribute(const char*& q, Attribute& attr);
   [[gnu::always_inline]] bool ScanValue(const char*& q, char quote, bool& needs_decoding);
   [[gnu::always_inline]] bool DeclareNamespace(const char* name, std::string_view prefix, std::string_view uri,
@@ -1012,6 +1072,16 @@ class Pass {
 
   OpenElement* top_ = nullptr;  // the innermost open element; elements[0] is the sentinel
   std::uint32_t binding_count_ = 0;
+  // The last tag tail PlainAttributes accepted with one attribute, from its
+  // leading space through '>' or '/>', and binding_count_ then (size 0:
+  // none; cleared wherever a tag may declare a namespace). A later tag with
+  // the same tail bytes under the same bindings has the same attribute,
+  // moved (SOAP headers repeat ' S:mustUnderstand="true"'). The rest is
+  // read only when the size is set.
+  std::uint32_t plain_tail_size_ = 0;
+  std::uint32_t plain_tail_bindings_;
+  const char* plain_tail_;
+  Attribute plain_tail_attr_;
   std::size_t arena_used_ = 0;
   NsClass soap_ns_ = NsClass::kNone;
   bool kind_set_ = false;
@@ -1222,7 +1292,17 @@ inline bool Pass::EndTag(const char*& p) {
   const char* const lt = p;
   const char* const n = lt + 2;
   const std::uint32_t size = top.qname_size;
-  if (static_cast<std::size_t>(end_ - n) <= size || !SameBytes(n, top.qname, size)) return EndTagMismatch(lt);
+#if defined(__SSE2__)
+  // Most qnames fit one 16-byte compare; the open element's name lies
+  // earlier in the input, so its 16 bytes are there when n's are.
+  if (size <= 16 && end_ - n > 16) {
+    const unsigned differ = ~MoveMask(_mm_cmpeq_epi8(Load128(n), Load128(top.qname)));
+    if ((differ & ((1u << size) - 1)) != 0) return EndTagMismatch(lt);
+  } else
+#endif
+  if (static_cast<std::size_t>(end_ - n) <= size || !SameBytes(n, top.qname, size)) {
+    return EndTagMismatch(lt);
+  }
   const char* q = n + size;
   if (*q != '>') {
     if (IsNameChar(*q)) return EndTagMismatch(lt);
@@ -1389,6 +1469,29 @@ inline const char* Pass::PlainAttributes(const char* q, bool& self_closing) {
   return q;
 }
 
+// A tag tail equal to the one PlainAttributes last accepted, under the same
+// bindings (no push since, and the same count: so the same stack), gives
+// the same attribute, prefix check and end of tag; only its position moves.
+// q points just past the element's name; on true q is past the tag.
+inline bool Pass::RepeatedPlainTail(const char*& q, bool& self_closing) {
+  const std::uint32_t size = plain_tail_size_;
+  if (size == 0 || binding_count_ != plain_tail_bindings_ || static_cast<std::size_t>(end_ - q) < size ||
+      !SameBytes(q, plain_tail_, size)) {
+    return false;
+  }
+  const std::ptrdiff_t shift = q - plain_tail_;
+  TagAttributes& tag = state_.tag;
+  tag.kept[0] = plain_tail_attr_;
+  tag.kept[0].name += shift;
+  tag.kept[0].value += shift;
+  tag.kept_count = 1;
+  tag.reread = false;
+  tag.prefixes_checked = true;
+  q += size;
+  self_closing = q[-2] == '/';
+  return true;
+}
+
 // The attributes of a start tag; q points just past its name, at a byte that
 // is not '>'. On success q is past the tag and state_.tag holds the kept
 // attributes. The usual spellings take a fast path: plain attributes
@@ -1400,12 +1503,20 @@ bool Pass::ReadAttributes(const char*& q, bool& self_closing) {
   if (end_ - q >= 18) {
     constexpr std::uint64_t kSix = 0xFFFFFFFFFFFFull;
     if ((Load64(q) & kSix) != (Load64(" xmlns\0\0") & kSix)) {
+      if (RepeatedPlainTail(q, self_closing)) return true;
       if (const char* const after = PlainAttributes(q, self_closing)) {
+        if (state_.tag.kept_count == 1 && after - q <= kMaxPlainTail) {
+          plain_tail_ = q;
+          plain_tail_size_ = static_cast<std::uint32_t>(after - q);
+          plain_tail_bindings_ = binding_count_;
+          plain_tail_attr_ = state_.tag.kept[0];
+        }
         q = after;
         return true;
       }
     } else {
 #if defined(__SSE2__)
+      plain_tail_size_ = 0;  // the tag declares namespaces
       std::uint64_t ns_bloom[2] = {0, 0};
       if (!DeclareRun(q, binding_mark, ns_bloom)) return false;
       if (q != end_ && *q == '>') {
@@ -1442,6 +1553,7 @@ bool Pass::ParseAttributes(const char*& q_out, bool& self_closing, std::uint32_t
   int count = 0;
   const char* first_name = nullptr;  // the first name, not yet hashed while count == 0
   std::uint32_t first_size = 0;
+  plain_tail_size_ = 0;  // the tag may declare namespaces
   tag.hashed = false;
   tag.prefixes_checked = false;
   for (;;) {
@@ -1723,7 +1835,7 @@ inline bool Pass::DeclareRunT(const char*& q_io, std::uint32_t binding_mark, std
     const char* const close = eq + 2 + std::countr_zero(after_open);
     if (*close != quote) break;
     const auto prefix_size = static_cast<std::uint32_t>(eq - prefix);
-    if (!PushBinding(q + 1, prefix, prefix_size, ShortKey(prefix, prefix_size),
+    if (!PushBinding(q + 1, prefix, prefix_size, Simd::Key(prefix, prefix_size),
                      std::string_view(eq + 2, static_cast<std::size_t>(close - (eq + 2))), binding_mark, bindings,
                      cache, count, bloom0, bloom1)) {
       ok = false;
@@ -2578,7 +2690,7 @@ void BuildShape(std::string_view input, const SlotLog& log, ShapeCache& shape, c
   shape.slot_count = n;
 
   // The result, and a relocation for each view into the input outside the
-  // slots. A view elsewhere (the arena, a constant) is kept as it is.
+  // slots or into decoded text (copied); a view of a constant is kept.
   shape.soap = envelope.soap;
   shape.discovery = envelope.discovery;
   shape.kind = envelope.kind;
