@@ -36,11 +36,9 @@ class TextArena {
       // current block's tail is not wasted on it.
       if (size > kBlockBytes / 4) {
         blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
-        bytes_reserved_ += size;
         return blocks_.back().get();
       }
       blocks_.push_back(std::make_unique_for_overwrite<char[]>(kBlockBytes));
-      bytes_reserved_ += kBlockBytes;
       next_ = blocks_.back().get();
       left_ = kBlockBytes;
     }
@@ -57,14 +55,10 @@ class TextArena {
     return {at, text.size()};
   }
 
-  // Bytes taken from the heap so far (blocks, used or not).
-  std::size_t bytes_reserved() const { return bytes_reserved_; }
-
  private:
   std::vector<std::unique_ptr<char[]>> blocks_;
   char* next_ = nullptr;
   std::size_t left_ = 0;
-  std::size_t bytes_reserved_ = 0;
 };
 
 }  // namespace onvif::base

@@ -61,24 +61,6 @@ void DeviceStore::AnsweredNames(std::uint32_t slot, std::vector<std::string>& na
 
 namespace {
 
-// `out` = the items of `joined` (one space between items), reusing the
-// storage of the strings `out` already holds.
-void AssignItems(std::string_view joined, std::vector<std::string>& out) {
-  std::size_t count = 0;
-  while (!joined.empty()) {
-    const std::size_t space = joined.find(' ');
-    const std::string_view item = joined.substr(0, space);
-    if (count < out.size()) {
-      out[count].assign(item);
-    } else {
-      out.emplace_back(item);
-    }
-    ++count;
-    joined = space == std::string_view::npos ? std::string_view() : joined.substr(space + 1);
-  }
-  out.resize(count);
-}
-
 void AssignList(const std::vector<std::string>& from, std::vector<std::string>& out) {
   out.resize(from.size());
   for (std::size_t i = 0; i < from.size(); ++i) out[i].assign(from[i]);
@@ -112,12 +94,12 @@ std::string_view DeviceStore::Pack(const std::vector<std::string>& items) {
 void DeviceStore::Build(const Record& record, DeviceInfo& out) const {
   out.endpoint.assign(record.endpoint);
   AssignList(interned_lists_[record.types], out.types);
-  AssignItems(record.scopes, out.scopes);
-  AssignItems(record.xaddrs, out.xaddrs);
+  AssignListItems(record.scopes, out.scopes);
+  AssignListItems(record.xaddrs, out.xaddrs);
   out.metadata_version = record.metadata_version;
   AnsweredNames(record.slot, out.answered);
   AssignList(interned_lists_[record.interfaces], out.interfaces);
-  AssignItems(record.addresses, out.addresses);
+  AssignListItems(record.addresses, out.addresses);
   out.first_seen_ms = record.first_seen_ms;
 }
 
@@ -221,7 +203,7 @@ void DeviceStore::MergeAddress(std::uint32_t slot, std::uint64_t address_fingerp
   if (!AddAddress(record, slot, address_fingerprint, address) || !record.described) return;
   // (Undescribed: Describe will set the XAddrs from its own reply.)
   std::vector<std::string> merged;
-  AssignItems(record.xaddrs, merged);
+  AssignListItems(record.xaddrs, merged);
   const std::size_t known = merged.size();
   for (std::string& xaddr : xaddrs()) {
     if (std::find(merged.begin(), merged.end(), xaddr) == merged.end()) merged.push_back(std::move(xaddr));

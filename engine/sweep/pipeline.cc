@@ -19,22 +19,8 @@ constexpr std::size_t kScratchBytes = wsd::kMaxEnvelopeBytes;
 
 std::vector<std::string> Items(std::string_view value) {
   std::vector<std::string> out;
-  for (std::string_view item : wsd::ListItems(value)) out.emplace_back(item);
+  AssignListItems(value, out);
   return out;
-}
-
-// `out` = the list's items, reusing the storage of the strings it holds.
-void AssignItems(std::string_view value, std::vector<std::string>& out) {
-  std::size_t count = 0;
-  for (std::string_view item : wsd::ListItems(value)) {
-    if (count < out.size()) {
-      out[count].assign(item);
-    } else {
-      out.emplace_back(item);
-    }
-    ++count;
-  }
-  out.resize(count);
 }
 
 void RaiseTo(std::atomic<std::int64_t>& word, std::int64_t value) {
@@ -121,8 +107,8 @@ void ReplyPipeline::CopyOut(const wsd::Envelope& envelope, const wsd::Entry& ent
   device.types.resize(types.size());
   for (std::size_t i = 0; i < types.size(); ++i) wsd::AssignClarkName(types[i].ns, types[i].local, device.types[i]);
   const std::span<char> scratch(field_scratch_.get(), kScratchBytes);
-  AssignItems(entry.scopes.present ? entry.scopes.Get(scratch) : std::string_view(), device.scopes);
-  AssignItems(entry.xaddrs.present ? entry.xaddrs.Get(scratch) : std::string_view(), device.xaddrs);
+  AssignListItems(entry.scopes.present ? entry.scopes.Get(scratch) : std::string_view(), device.scopes);
+  AssignListItems(entry.xaddrs.present ? entry.xaddrs.Get(scratch) : std::string_view(), device.xaddrs);
   device.metadata_version = entry.metadata_version;
   if (interface_index < options_.interface_names.size()) {
     device.interfaces.resize(1);

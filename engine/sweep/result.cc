@@ -2,6 +2,19 @@
 
 namespace onvif::sweep {
 
+void AssignListItems(std::string_view list, std::vector<std::string>& out) {
+  std::size_t count = 0;
+  for (const std::string_view item : wsd::ListItems(list)) {
+    if (count < out.size()) {
+      out[count].assign(item);
+    } else {
+      out.emplace_back(item);
+    }
+    ++count;
+  }
+  out.resize(count);
+}
+
 InterfaceCounters& InterfaceCounters::operator+=(const InterfaceCounters& other) {
   probes_sent += other.probes_sent;
   datagrams += other.datagrams;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/net/address.h"
@@ -35,6 +36,11 @@ struct DeviceInfo {
   std::vector<std::string> addresses;
   std::int64_t first_seen_ms = 0;       // since the sweep's start
 };
+
+// `out` = the items of a list value (Scopes, XAddrs; split on XML
+// whitespace), reusing the storage of the strings `out` already holds: a
+// storm describes every new device into the same DeviceInfo.
+void AssignListItems(std::string_view list, std::vector<std::string>& out);
 
 // Number of ScanError values (kOk included), for per-error counters.
 inline constexpr std::size_t kScanErrorCount =

@@ -2513,16 +2513,10 @@ struct ShapeCache {
   std::uint32_t relocation_count = 0;
   std::array<Relocation, kMaxRelocations> relocations;
 
-  // The cached result. Views into constant segments are moved by the
-  // relocations, slot fields rewritten; the rest is copied as it is.
-  SoapVersion soap = SoapVersion::k12;
-  DiscoveryVersion discovery = DiscoveryVersion::kNone;
-  MessageKind kind = MessageKind::kNone;
-  Text action, message_id, relates_to, to;
-  std::array<Entry, kMaxEntries> entries;
-  std::size_t entry_count = 0;
-  std::array<QName, kMaxTypesPerEnvelope> types;
-  std::size_t type_count = 0;
+  // The cached result (Scanner names its arrays in a Results). Views into
+  // constant segments are moved by the relocations, slot fields rewritten;
+  // the rest is copied as it is.
+  Envelope result;
   // AppSequence: whether its attributes were read, their Texts and, for
   // those not in a slot, the numbers the full scan parsed from them.
   bool app_sequence = false;
@@ -2542,6 +2536,22 @@ struct ShapeCache {
   std::uint32_t decoded_used = 0;
   std::array<char, kMaxEnvelopeBytes> decoded;
 };
+
+// The result's fields and the used part of its arrays (AppSequence aside:
+// the shape rebuilds it from the slots).
+[[gnu::always_inline]] inline void CopyResult(const Results& from, const Results& to) {
+  to.envelope.soap = from.envelope.soap;
+  to.envelope.discovery = from.envelope.discovery;
+  to.envelope.kind = from.envelope.kind;
+  to.envelope.action = from.envelope.action;
+  to.envelope.message_id = from.envelope.message_id;
+  to.envelope.relates_to = from.envelope.relates_to;
+  to.envelope.to = from.envelope.to;
+  to.entry_count = from.entry_count;
+  std::copy_n(from.entries.data(), from.entry_count, to.entries.data());
+  to.type_count = from.type_count;
+  std::copy_n(from.types.data(), from.type_count, to.types.data());
+}
 
 // Matches input against the shape; on success shift and values describe it.
 // Reads only input and the shape.
@@ -2574,19 +2584,9 @@ bool MatchShape(std::string_view input, ShapeCache& shape, [[maybe_unused]] bool
 }
 
 // Writes the result for input, which MatchShape matched.
-void ApplyShape(std::string_view input, ShapeCache& shape, const Results& out) {
+void ApplyShape(std::string_view input, ShapeCache& shape, const Results& cached, const Results& out) {
   Envelope& envelope = out.envelope;
-  envelope.soap = shape.soap;
-  envelope.discovery = shape.discovery;
-  envelope.kind = shape.kind;
-  envelope.action = shape.action;
-  envelope.message_id = shape.message_id;
-  envelope.relates_to = shape.relates_to;
-  envelope.to = shape.to;
-  out.entry_count = shape.entry_count;
-  std::copy_n(shape.entries.data(), shape.entry_count, out.entries.data());
-  out.type_count = shape.type_count;
-  std::copy_n(shape.types.data(), shape.type_count, out.types.data());
+  CopyResult(cached, out);
   shape.seq = shape.seq_template;
   for (std::uint32_t i = 0; i < shape.relocation_count; ++i) {
     const Relocation& r = shape.relocations[i];
@@ -2620,7 +2620,7 @@ void ApplyShape(std::string_view input, ShapeCache& shape, const Results& out) {
 // Builds the shape of input from its successful full scan (out, log). Leaves
 // the shape invalid when something does not fit the model (it never should).
 void BuildShape(std::string_view input, const SlotLog& log, ShapeCache& shape, const Results& out,
-                const ScanState& state, [[maybe_unused]] bool avx2) {
+                const Results& cached, const ScanState& state, [[maybe_unused]] bool avx2) {
   shape.valid = false;
   shape.decoded_used = 0;
   std::memcpy(shape.bytes.data(), input.data(), input.size());
@@ -2691,17 +2691,7 @@ void BuildShape(std::string_view input, const SlotLog& log, ShapeCache& shape, c
 
   // The result, and a relocation for each view into the input outside the
   // slots or into decoded text (copied); a view of a constant is kept.
-  shape.soap = envelope.soap;
-  shape.discovery = envelope.discovery;
-  shape.kind = envelope.kind;
-  shape.action = envelope.action;
-  shape.message_id = envelope.message_id;
-  shape.relates_to = envelope.relates_to;
-  shape.to = envelope.to;
-  shape.entry_count = out.entry_count;
-  std::copy_n(out.entries.data(), out.entry_count, shape.entries.data());
-  shape.type_count = out.type_count;
-  std::copy_n(out.types.data(), out.type_count, shape.types.data());
+  CopyResult(out, cached);
   shape.app_sequence = log.app_sequence;
   shape.seq_template = {};  // the log's Texts are stale unless this scan read AppSequence
   if (log.app_sequence) shape.seq_template = {log.seq.instance_id, log.seq.message_number, log.seq.sequence_id};
@@ -2852,11 +2842,13 @@ Scanner::~Scanner() = default;
 ScanResult Scanner::Scan(std::string_view datagram) {
   const Results results{envelope_, envelope_.entries_, envelope_.entry_count_, envelope_.types_,
                         envelope_.type_count_};
+  Envelope& shaped = state_->shape.result;
+  const Results cached{shaped, shaped.entries_, shaped.entry_count_, shaped.types_, shaped.type_count_};
   bool rebuild = false;
   if (shape_cache_) {
     ShapeCache& shape = state_->shape;
     if (shape.valid && datagram.size() <= kMaxEnvelopeBytes && MatchShape(datagram, shape, UseAvx2())) {
-      ApplyShape(datagram, shape, results);
+      ApplyShape(datagram, shape, cached, results);
       ++shape_hits_;
       ++shape_life_hits_;
       misses_in_a_row_ = 0;
@@ -2865,8 +2857,8 @@ ScanResult Scanner::Scan(std::string_view datagram) {
     ++shape_misses_;
     if (shape.valid) ++shape_life_misses_;
     ++misses_in_a_row_;
-    // The shape does not depend on the full scan's state (BuildShape refuses
-    // results in the arena), so it stays until a rebuild replaces it.
+    // The shape does not depend on the full scan's state (BuildShape copies
+    // decoded text out of the arena), so it stays until a rebuild replaces it.
     rebuild = !shape.valid || misses_in_a_row_ >= rebuild_after_;
     state_->log.on = rebuild;
     state_->log.count = 0;
@@ -2893,7 +2885,7 @@ ScanResult Scanner::Scan(std::string_view datagram) {
       rebuild_after_ = shape_life_hits_ < shape_life_misses_ ? std::min(2 * rebuild_after_, kMaxShapeRebuildMisses)
                                                              : kShapeRebuildMisses;
     }
-    BuildShape(datagram, state_->log, shape, results, *state_, UseAvx2());
+    BuildShape(datagram, state_->log, shape, results, cached, *state_, UseAvx2());
     ++shape_builds_;
     shape_life_hits_ = 0;
     shape_life_misses_ = 0;

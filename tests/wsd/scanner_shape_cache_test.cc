@@ -329,17 +329,18 @@ TEST_P(ShapeCacheTest, EveryCorpusPairMatchesColdScans) {
   }
 }
 
+const std::string kSoapDiscoveryHead =
+    "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+    "xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\">";
+
 // A result with a view into decoded text (here a Types namespace with a
 // reference) keeps a copy of it in the shape: the full scans in between,
 // which reuse the decode arena, do not disturb a hit.
 TEST_P(ShapeCacheTest, DecodedNamespaceIsKeptInTheShape) {
-  const std::string head =
-      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
-      "xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\">";
-  const std::string a = head + "<s:Body><d:Hello xmlns:t=\"urn:first&amp;one\"><d:Types>t:A</d:Types>"
+  const std::string a = kSoapDiscoveryHead + "<s:Body><d:Hello xmlns:t=\"urn:first&amp;one\"><d:Types>t:A</d:Types>"
                                "<d:XAddrs>http://1</d:XAddrs></d:Hello></s:Body></s:Envelope>";
-  const std::string broken = head + "<s:Body><d:Hello xmlns:t=\"urn:OTHER&amp;two\"><d:Types>t:A</d:Types></d:Bad>";
-  const std::string other = head + "<s:Body><d:Hello xmlns:t=\"urn:OTHER&amp;two\"><d:Types>t:B</d:Types>"
+  const std::string broken = kSoapDiscoveryHead + "<s:Body><d:Hello xmlns:t=\"urn:OTHER&amp;two\"><d:Types>t:A</d:Types></d:Bad>";
+  const std::string other = kSoapDiscoveryHead + "<s:Body><d:Hello xmlns:t=\"urn:OTHER&amp;two\"><d:Types>t:B</d:Types>"
                                    "</d:Hello></s:Body></s:Envelope>";
   EXPECT_FALSE(ScanBoth(a, "a"));
   EXPECT_TRUE(ScanBoth(a, "a again"));
@@ -355,13 +356,10 @@ TEST_P(ShapeCacheTest, DecodedNamespaceIsKeptInTheShape) {
 // A failed scan (or any miss) leaves the shape in place: the next datagram
 // of the cached shape still hits, with the exact result.
 TEST_P(ShapeCacheTest, MissesKeepTheShape) {
-  const std::string head =
-      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
-      "xmlns:d=\"http://schemas.xmlsoap.org/ws/2005/04/discovery\">";
-  const std::string a = head + "<s:Body><d:Hello xmlns:t=\"urn:first\"><d:Types>t:A</d:Types>"
+  const std::string a = kSoapDiscoveryHead + "<s:Body><d:Hello xmlns:t=\"urn:first\"><d:Types>t:A</d:Types>"
                                "<d:XAddrs>http://1</d:XAddrs></d:Hello></s:Body></s:Envelope>";
-  const std::string broken = head + "<s:Body><d:Hello xmlns:t=\"urn:OTHER\"><d:Types>t:A</d:Types></d:Bad>";
-  const std::string other = head + "<s:Body><d:Bye xmlns:t=\"urn:first\"><d:Types>t:A</d:Types>"
+  const std::string broken = kSoapDiscoveryHead + "<s:Body><d:Hello xmlns:t=\"urn:OTHER\"><d:Types>t:A</d:Types></d:Bad>";
+  const std::string other = kSoapDiscoveryHead + "<s:Body><d:Bye xmlns:t=\"urn:first\"><d:Types>t:A</d:Types>"
                                    "</d:Bye></s:Body></s:Envelope>";
   EXPECT_FALSE(ScanBoth(a, "a"));
   EXPECT_TRUE(ScanBoth(a, "a again"));
